@@ -1,0 +1,41 @@
+"use server";
+// Server actions for devices: thin — the shared wrapper authorizes and validates, services do the work.
+import { revalidatePath } from "next/cache";
+import { z } from "zod";
+import { authorizedAction } from "@/lib/auth/action";
+import { ZNewDevice, ZDeviceUpdate } from "@/lib/validation/devices";
+import { ZId } from "@/lib/validation/common";
+import { createDevice, decommissionDevice, updateDevice } from "@/lib/services/devices";
+
+const ZNewDeviceForm = z.preprocess((raw) => {
+  const v = raw as Record<string, unknown>;
+  if (typeof v?.tags === "string") return { ...v, tags: v.tags.split(",").map((t) => t.trim()).filter(Boolean), externalId: v.externalId || undefined };
+  return v;
+}, ZNewDevice);
+
+const createDeviceAction = authorizedAction("devices:write", ZNewDeviceForm, async (actor, input) => {
+  const device = await createDevice(actor, input);
+  revalidatePath("/devices");
+  return { id: device.id, name: device.name };
+});
+export async function createDeviceFormAction(prev: unknown, form: FormData) {
+  return createDeviceAction(prev, form);
+}
+
+const updateDeviceAction = authorizedAction("devices:write", z.object({ id: ZId, change: ZDeviceUpdate }), async (actor, { id, change }) => {
+  const device = await updateDevice(actor, id, change);
+  revalidatePath(`/devices/${id}`);
+  return { id: device.id, status: device.status };
+});
+export async function updateDeviceFormAction(prev: unknown, input: unknown) {
+  return updateDeviceAction(prev, input);
+}
+
+const decommissionAction = authorizedAction("devices:write", z.object({ id: ZId }), async (actor, { id }) => {
+  const device = await decommissionDevice(actor, id);
+  revalidatePath(`/devices/${id}`);
+  return { id: device.id, status: device.status };
+});
+export async function decommissionDeviceAction(prev: unknown, input: unknown) {
+  return decommissionAction(prev, input);
+}

@@ -1,0 +1,89 @@
+// The `certfleet` command. Runs against the same database and data directory as the server
+// (DATABASE_URL / CERTFLEET_DATA_DIR), as the system actor, and writes audit events like the UI.
+import { parseArgs } from "node:util";
+import { config } from "../lib/config";
+import { deployMigrations } from "../lib/migrate";
+import { disconnectDb } from "../lib/db";
+import { SYSTEM_ACTOR, ROLES, isRole } from "../lib/auth/roles";
+import { createUser } from "../lib/services/users";
+import { createApiToken, revokeApiToken } from "../lib/services/tokens";
+import { AppError } from "../lib/errors";
+
+const USAGE = `usage: certfleet <command>
+  db migrate                                         apply pending migrations
+  user create --email E --role R                     password from stdin, else generated and printed
+  token create --name N --role R [--expires-days D]  prints the token once
+  token revoke --name N
+roles: ${ROLES.join(", ")}`;
+
+type Handler = (argv: string[]) => Promise<void>;
+
+function fail(message: string): never {
+  throw new AppError("VALIDATION", message);
+}
+
+function role(value: string | undefined) {
+  if (!isRole(value)) fail(`--role must be one of ${ROLES.join(", ")}`);
+  return value;
+}
+
+async function readStdin(): Promise<string | undefined> {
+  if (process.stdin.isTTY) return undefined;
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  const text = Buffer.concat(chunks).toString("utf8").replace(/\r?\n$/, "");
+  return text || undefined;
+}
+
+const commands: Record<string, Handler> = {
+  "db migrate": async () => {
+    const applied = await deployMigrations(config().databaseUrl);
+    console.log(applied.length ? `applied: ${applied.join(", ")}` : "database is up to date");
+  },
+  "user create": async (argv) => {
+    const { values } = parseArgs({ args: argv, options: { email: { type: "string" }, role: { type: "string" }, name: { type: "string" } } });
+    if (!values.email) fail("--email is required");
+    const password = await readStdin();
+    const user = await createUser(SYSTEM_ACTOR, { email: values.email, role: role(values.role), name: values.name, password });
+    console.log(`created ${user.role} ${user.email}`);
+    if (user.generatedPassword) console.log(`password: ${user.generatedPassword}`);
+  },
+  "token create": async (argv) => {
+    const { values } = parseArgs({ args: argv, options: { name: { type: "string" }, role: { type: "string" }, "expires-days": { type: "string" } } });
+    if (!values.name) fail("--name is required");
+    const days = values["expires-days"] === undefined ? undefined : Number(values["expires-days"]);
+    if (days !== undefined && (!Number.isInteger(days) || days < 1)) fail("--expires-days must be a positive integer");
+    const token = await createApiToken(SYSTEM_ACTOR, { name: values.name, role: role(values.role), expiresInDays: days });
+    // The token alone on stdout, so scripts can capture it: TOKEN=$(npx certfleet token create …)
+    console.log(token.token);
+    console.error(`token "${token.name}" (${token.role})${token.expiresAt ? `, expires ${token.expiresAt.toISOString()}` : ""}: store it now, it is not shown again`);
+  },
+  "token revoke": async (argv) => {
+    const { values } = parseArgs({ args: argv, options: { name: { type: "string" } } });
+    if (!values.name) fail("--name is required");
+    const revoked = await revokeApiToken(SYSTEM_ACTOR, { name: values.name });
+    console.log(`revoked token "${revoked.name}"`);
+  },
+};
+
+export async function runCli(argv: string[]): Promise<number> {
+  const key = argv.slice(0, 2).join(" ");
+  const handler = commands[key] ?? commands[argv[0]];
+  if (!handler) {
+    console.error(USAGE);
+    return 2;
+  }
+  const rest = commands[key] ? argv.slice(2) : argv.slice(1);
+  try {
+    await handler(rest);
+    return 0;
+  } catch (e) {
+    console.error(`certfleet: ${e instanceof Error ? e.message : String(e)}`);
+    return e instanceof AppError ? 2 : 1;
+  } finally {
+    await disconnectDb();
+  }
+}
+
+// Explicit exit: the wasm migration engine leaves a timer pending after PostgreSQL work.
+runCli(process.argv.slice(2)).then((code) => process.exit(code));

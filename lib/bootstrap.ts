@@ -1,0 +1,53 @@
+// First start and every start: data directory, migrations, secrets, first admin (and, once the PKI
+// lands, the CA hierarchy). Idempotent: a second start changes nothing that exists.
+import { mkdirSync, writeFileSync, existsSync } from "node:fs";
+import path from "node:path";
+import { config } from "./config";
+import { providerOf } from "./db-url";
+import { deployMigrations } from "./migrate";
+import { db, disconnectDb } from "./db";
+import { getAuthSecret, getMasterKey } from "./secrets";
+import { createUser, countUsers } from "./services/users";
+import { SYSTEM_ACTOR } from "./auth/roles";
+
+export interface BootstrapReport {
+  appliedMigrations: string[];
+  createdAdmin?: { email: string; generatedPassword?: string };
+}
+
+export async function bootstrap(log: (line: string) => void = console.log): Promise<BootstrapReport> {
+  const cfg = config();
+  mkdirSync(cfg.dataDir, { recursive: true, mode: 0o700 });
+  // The migration engine opens its own connection; an open SQLite handle of ours would make
+  // its schema lock fail (SQLITE_BUSY), so release ours first.
+  await disconnectDb();
+  const appliedMigrations = await deployMigrations(cfg.databaseUrl);
+  if (appliedMigrations.length) log(`[certfleet] applied migrations: ${appliedMigrations.join(", ")}`);
+  if (providerOf(cfg.databaseUrl) === "sqlite") {
+    // WAL: readers are not blocked by a writer; NORMAL sync is durable at checkpoints in WAL mode.
+    await db().$queryRawUnsafe("PRAGMA journal_mode=WAL");
+    await db().$executeRawUnsafe("PRAGMA synchronous=NORMAL");
+  }
+  getMasterKey();
+  getAuthSecret();
+  const report: BootstrapReport = { appliedMigrations };
+  if ((await countUsers()) === 0) report.createdAdmin = await createFirstAdmin(log);
+  return report;
+}
+
+async function createFirstAdmin(log: (line: string) => void) {
+  const cfg = config();
+  const email = cfg.adminEmail ?? "admin@certfleet.local";
+  const user = await createUser(SYSTEM_ACTOR, { email, role: "admin", password: cfg.adminPassword });
+  if (user.generatedPassword) {
+    const file = path.join(cfg.dataDir, "initial-admin.txt");
+    if (!existsSync(file)) {
+      writeFileSync(file, `email: ${email}\npassword: ${user.generatedPassword}\n`, { mode: 0o600 });
+    }
+    // Printed once, on the start that created the account (never again: the file is the copy).
+    log(`[certfleet] first admin created: ${email} / ${user.generatedPassword}  (also in ${file}; change it after signing in)`);
+  } else {
+    log(`[certfleet] first admin created: ${email} (password from CERTFLEET_ADMIN_PASSWORD)`);
+  }
+  return { email, generatedPassword: user.generatedPassword };
+}

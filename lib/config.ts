@@ -1,0 +1,71 @@
+// Environment configuration, validated once. Every variable is documented in README.md.
+import path from "node:path";
+import { z } from "zod";
+
+const ZEnv = z.object({
+  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  HTTPS_PORT: z.coerce.number().int().min(0).max(65535).default(3443),
+  HOST: z.string().default("0.0.0.0"),
+  CERTFLEET_DATA_DIR: z.string().default("./data"),
+  DATABASE_URL: z.string().optional(),
+  CERTFLEET_PUBLIC_URL: z.string().url().optional(),
+  CERTFLEET_MASTER_KEY: z.string().optional(),
+  CERTFLEET_ADMIN_EMAIL: z.string().email().optional(),
+  CERTFLEET_ADMIN_PASSWORD: z.string().min(1).optional(),
+  AUTH_SECRET: z.string().optional(),
+  TLS_CERT_FILE: z.string().optional(),
+  TLS_KEY_FILE: z.string().optional(),
+  CERTFLEET_TLS_HOSTS: z.string().default("localhost,127.0.0.1"),
+  CERTFLEET_ROOT_CA_NAME: z.string().default("CertFleet Root CA"),
+  CERTFLEET_ISSUING_CA_NAME: z.string().default("CertFleet Issuing CA 1"),
+  CERTFLEET_CA_ORGANIZATION: z.string().default("CertFleet"),
+  CERTFLEET_CA_ALGORITHM: z.enum(["EC-P256", "EC-P384", "RSA-2048", "RSA-3072", "RSA-4096"]).default("EC-P256"),
+  CERTFLEET_DEVICE_CERT_DAYS: z.coerce.number().int().min(1).max(3650).default(365),
+  CERTFLEET_CRL_VALIDITY_HOURS: z.coerce.number().min(0.01).max(24 * 30).default(24),
+  CERTFLEET_TRUST_PROXY: z.enum(["true", "false"]).default("false"),
+});
+
+export type Config = ReturnType<typeof loadConfig>;
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
+  const parsed = ZEnv.safeParse(env);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ");
+    throw new Error(`Invalid configuration: ${problems}`);
+  }
+  const e = parsed.data;
+  const dataDir = path.resolve(e.CERTFLEET_DATA_DIR);
+  return {
+    port: e.PORT,
+    httpsPort: e.HTTPS_PORT,
+    host: e.HOST,
+    dataDir,
+    databaseUrl: e.DATABASE_URL ?? `file:${path.join(dataDir, "certfleet.db")}`,
+    publicUrl: (e.CERTFLEET_PUBLIC_URL ?? `http://localhost:${e.PORT}`).replace(/\/+$/, ""),
+    masterKeyEnv: e.CERTFLEET_MASTER_KEY,
+    authSecretEnv: e.AUTH_SECRET,
+    adminEmail: e.CERTFLEET_ADMIN_EMAIL,
+    adminPassword: e.CERTFLEET_ADMIN_PASSWORD,
+    tlsCertFile: e.TLS_CERT_FILE,
+    tlsKeyFile: e.TLS_KEY_FILE,
+    tlsHosts: e.CERTFLEET_TLS_HOSTS.split(",").map((h) => h.trim()).filter(Boolean),
+    rootCaName: e.CERTFLEET_ROOT_CA_NAME,
+    issuingCaName: e.CERTFLEET_ISSUING_CA_NAME,
+    caOrganization: e.CERTFLEET_CA_ORGANIZATION,
+    caAlgorithm: e.CERTFLEET_CA_ALGORITHM,
+    deviceCertDays: e.CERTFLEET_DEVICE_CERT_DAYS,
+    crlValidityHours: e.CERTFLEET_CRL_VALIDITY_HOURS,
+    trustProxy: e.CERTFLEET_TRUST_PROXY === "true",
+  };
+}
+
+let cached: Config | undefined;
+/** The process-wide configuration (read from the environment on first use). */
+export function config(): Config {
+  return (cached ??= loadConfig());
+}
+
+/** For tests that point one process at several instances in turn. */
+export function resetConfigForTests() {
+  cached = undefined;
+}

@@ -1,0 +1,228 @@
+// Reading and vetting PKCS#10 certificate signing requests from devices and provisioning lines.
+//
+// Only the public key is taken from a CSR. Subject and SANs come from the device record, so most
+// requested extensions are simply ignored — except requests for CA powers, which are refused
+// outright: they mean a misconfigured or hostile client and an operator should hear about it.
+// Checks run in this order: structure (CSR_MALFORMED), key policy (KEY_POLICY), proof of
+// possession (CSR_SIGNATURE_INVALID), requested extensions (CSR_FORBIDDEN_EXTENSION).
+import * as asn1js from "asn1js";
+import { AsnConvert } from "@peculiar/asn1-schema";
+import { BasicConstraints, Extensions, KeyUsage, KeyUsageFlags, id_ce_basicConstraints, id_ce_keyUsage } from "@peculiar/asn1-x509";
+import type { KeyAlgorithm } from "./algorithms";
+import { PkiError } from "./errors";
+import { classifySpki } from "./key-policy";
+import { pemToDer } from "./pem";
+import { ecdsaDerToRaw } from "./signer";
+import { crypto, Name } from "./x509";
+
+export interface RequestedExtension {
+  oid: string;
+  name: string;
+  critical: boolean;
+}
+
+export interface ParsedCsr {
+  /** DER SubjectPublicKeyInfo, exactly as the device sent it. */
+  publicKey: Uint8Array;
+  keyAlgorithm: KeyAlgorithm;
+  keyBits: number;
+  /** Requested subject, informational only (e.g. "CN=device-42"). */
+  subject: string;
+  requestedExtensions: RequestedExtension[];
+}
+
+const MAX_CSR_BYTES = 64 * 1024;
+const OID_EXTENSION_REQUEST = "1.2.840.113549.1.9.14";
+
+const EXTENSION_NAMES: Record<string, string> = {
+  "2.5.29.14": "subjectKeyIdentifier",
+  "2.5.29.15": "keyUsage",
+  "2.5.29.17": "subjectAltName",
+  "2.5.29.19": "basicConstraints",
+  "2.5.29.30": "nameConstraints",
+  "2.5.29.37": "extendedKeyUsage",
+  "1.3.6.1.5.5.7.1.1": "authorityInfoAccess",
+  "2.5.29.31": "cRLDistributionPoints",
+};
+
+// Signature algorithms we verify, with the WebCrypto hash each uses. SHA-1 is refused: a
+// SHA-1 proof of possession is forgeable in principle and no current tool defaults to it.
+const EC_SIGNATURES: Record<string, string> = {
+  "1.2.840.10045.4.3.2": "SHA-256",
+  "1.2.840.10045.4.3.3": "SHA-384",
+  "1.2.840.10045.4.3.4": "SHA-512",
+};
+const RSA_SIGNATURES: Record<string, string> = {
+  "1.2.840.113549.1.1.11": "SHA-256",
+  "1.2.840.113549.1.1.12": "SHA-384",
+  "1.2.840.113549.1.1.13": "SHA-512",
+};
+
+export async function parseCsr(input: string | Uint8Array): Promise<ParsedCsr> {
+  const der = readDer(input);
+  const parts = splitCsr(der);
+
+  const key = classifySpki(parts.spki);
+  await verifyProofOfPossession(parts, key.keyAlgorithm, key.description);
+  const requestedExtensions = inspectExtensions(parts.extensions);
+
+  let subject: string;
+  try {
+    subject = new Name(parts.subject.slice()).toString();
+  } catch (cause) {
+    throw malformed("its subject name cannot be decoded", cause);
+  }
+  return { publicKey: parts.spki, keyAlgorithm: key.keyAlgorithm, keyBits: key.bits, subject, requestedExtensions };
+}
+
+function malformed(why: string, cause?: unknown): PkiError {
+  return new PkiError("CSR_MALFORMED", `Not a valid certificate signing request: ${why}.`, { cause });
+}
+
+function readDer(input: string | Uint8Array): Uint8Array {
+  if (typeof input === "string" ? input.length > MAX_CSR_BYTES * 2 : input.length > MAX_CSR_BYTES) {
+    throw malformed(`larger than ${MAX_CSR_BYTES / 1024} KiB`);
+  }
+  try {
+    return pemToDer(input, ["CERTIFICATE REQUEST", "NEW CERTIFICATE REQUEST"]);
+  } catch (cause) {
+    throw malformed(cause instanceof PkiError ? cause.message.replace(/\.$/, "") : "unreadable PEM", cause);
+  }
+}
+
+interface CsrParts {
+  tbs: Uint8Array;
+  subject: Uint8Array;
+  spki: Uint8Array;
+  extensions: Uint8Array | null;
+  signatureOid: string;
+  signature: Uint8Array;
+}
+
+/** Splits CertificationRequest by hand so the signed bytes and the SPKI are the original bytes. */
+function splitCsr(der: Uint8Array): CsrParts {
+  if (der.length === 0) throw malformed("it is empty");
+  const parsed = asn1js.fromBER(der);
+  if (parsed.offset === -1) throw malformed("the DER encoding is broken or truncated");
+  if (parsed.offset !== der.length) throw malformed("there are extra bytes after the request");
+
+  const top = parsed.result;
+  const fields = top instanceof asn1js.Sequence ? top.valueBlock.value : [];
+  const [info, sigAlg, sigValue] = fields;
+  if (!(info instanceof asn1js.Sequence) || !(sigAlg instanceof asn1js.Sequence) || !(sigValue instanceof asn1js.BitString) || fields.length !== 3) {
+    throw malformed("it does not have the PKCS#10 structure (request info, algorithm, signature)");
+  }
+  const [version, subject, spki, attributes, ...rest] = info.valueBlock.value;
+  if (!(version instanceof asn1js.Integer) || version.valueBlock.valueDec !== 0) throw malformed("its version is not v1 (0)");
+  if (!(subject instanceof asn1js.Sequence) || !(spki instanceof asn1js.Sequence) || rest.length > 0) {
+    throw malformed("its request info is not subject + public key + attributes");
+  }
+  const algOid = sigAlg.valueBlock.value[0];
+  if (!(algOid instanceof asn1js.ObjectIdentifier)) throw malformed("its signature algorithm is unreadable");
+  if (sigValue.valueBlock.unusedBits !== 0) throw malformed("its signature bit string is not whole bytes");
+
+  return {
+    tbs: info.valueBeforeDecodeView.slice(),
+    subject: subject.valueBeforeDecodeView.slice(),
+    spki: spki.valueBeforeDecodeView.slice(),
+    extensions: attributes === undefined ? null : findExtensionRequest(attributes),
+    signatureOid: algOid.getValue(),
+    signature: sigValue.valueBlock.valueHexView.slice(),
+  };
+}
+
+function findExtensionRequest(attributes: asn1js.AsnType): Uint8Array | null {
+  // attributes [0] IMPLICIT SET OF Attribute { type OID, values SET OF ANY }
+  if (!(attributes instanceof asn1js.Constructed) || attributes.idBlock.tagClass !== 3 || attributes.idBlock.tagNumber !== 0) {
+    throw malformed("its attributes field is not [0]");
+  }
+  let found: Uint8Array | null = null;
+  for (const attr of attributes.valueBlock.value) {
+    const [type, values] = attr instanceof asn1js.Sequence ? attr.valueBlock.value : [];
+    if (!(type instanceof asn1js.ObjectIdentifier) || !(values instanceof asn1js.Set)) throw malformed("an attribute is unreadable");
+    if (type.getValue() !== OID_EXTENSION_REQUEST) continue;
+    if (found || values.valueBlock.value.length !== 1) throw malformed("it has more than one extension request");
+    found = values.valueBlock.value[0].valueBeforeDecodeView.slice();
+  }
+  return found;
+}
+
+async function verifyProofOfPossession(parts: CsrParts, keyAlgorithm: KeyAlgorithm, keyName: string): Promise<void> {
+  const isEc = keyAlgorithm.startsWith("EC-");
+  const hash = (isEc ? EC_SIGNATURES : RSA_SIGNATURES)[parts.signatureOid];
+  if (!hash) {
+    const sha1 = parts.signatureOid === "1.2.840.10045.4.1" || parts.signatureOid === "1.2.840.113549.1.1.5";
+    throw new PkiError(
+      "CSR_SIGNATURE_INVALID",
+      sha1
+        ? "The request is signed with SHA-1, which is not accepted; sign it with SHA-256 or stronger."
+        : `The request's signature algorithm (${parts.signatureOid}) does not fit its ${keyName} key; ` +
+            `expected ${isEc ? "ECDSA" : "RSA PKCS#1 v1.5"} with SHA-256/384/512.`,
+    );
+  }
+  const importParams = isEc
+    ? { name: "ECDSA", namedCurve: keyAlgorithm === "EC-P384" ? "P-384" : "P-256" }
+    : { name: "RSASSA-PKCS1-v1_5", hash };
+  let publicKey: CryptoKey;
+  try {
+    publicKey = await crypto.subtle.importKey("spki", parts.spki.slice().buffer, importParams, false, ["verify"]);
+  } catch (cause) {
+    throw malformed(`its ${keyName} public key is invalid (not a point on the curve, or a broken modulus)`, cause);
+  }
+  const signature = isEc ? ecdsaDerToRaw(parts.signature, keyAlgorithm === "EC-P384" ? 48 : 32) : parts.signature;
+  const ok =
+    signature !== null &&
+    (await crypto.subtle.verify(
+      isEc ? { name: "ECDSA", hash } : { name: "RSASSA-PKCS1-v1_5" },
+      publicKey,
+      signature.slice().buffer,
+      parts.tbs.slice().buffer,
+    ));
+  if (!ok) {
+    throw new PkiError(
+      "CSR_SIGNATURE_INVALID",
+      "The request's signature does not verify with its own public key (no proof of possession of the private key); it was altered or corrupted.",
+    );
+  }
+}
+
+function inspectExtensions(raw: Uint8Array | null): RequestedExtension[] {
+  if (!raw) return [];
+  let extensions: Extensions;
+  try {
+    extensions = AsnConvert.parse(raw, Extensions);
+  } catch (cause) {
+    throw malformed("its requested extensions cannot be decoded", cause);
+  }
+  const summary: RequestedExtension[] = [];
+  for (const ext of extensions) {
+    const oid = ext.extnID;
+    const value = new Uint8Array(ext.extnValue.buffer);
+    try {
+      if (oid === id_ce_basicConstraints && AsnConvert.parse(value, BasicConstraints).cA) {
+        throw new PkiError(
+          "CSR_FORBIDDEN_EXTENSION",
+          "The request asks for basicConstraints CA:TRUE (a CA certificate); devices only get end-entity certificates.",
+        );
+      }
+      if (oid === id_ce_keyUsage) {
+        const flags = AsnConvert.parse(value, KeyUsage).toNumber();
+        const forbidden = [
+          flags & KeyUsageFlags.keyCertSign ? "keyCertSign" : null,
+          flags & KeyUsageFlags.cRLSign ? "cRLSign" : null,
+        ].filter(Boolean);
+        if (forbidden.length) {
+          throw new PkiError(
+            "CSR_FORBIDDEN_EXTENSION",
+            `The request asks for keyUsage ${forbidden.join(" and ")}, which only CA certificates may have.`,
+          );
+        }
+      }
+    } catch (cause) {
+      if (cause instanceof PkiError) throw cause;
+      throw malformed(`its requested ${EXTENSION_NAMES[oid] ?? oid} extension cannot be decoded`, cause);
+    }
+    summary.push({ oid, name: EXTENSION_NAMES[oid] ?? oid, critical: ext.critical });
+  }
+  return summary;
+}

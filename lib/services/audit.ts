@@ -1,0 +1,117 @@
+// The audit trail: append-only, hash-chained events written in the same transaction as the change
+// they describe. hash = SHA-256(prevHash || canonical event); the AuditHead row is updated in the
+// same transaction, which on PostgreSQL takes a row lock and so serialises appends (no forks).
+import { createHash } from "node:crypto";
+import { db, type Tx } from "../db";
+import { actorRef, authorize, type Actor } from "../auth/roles";
+
+export const GENESIS_HASH = "0".repeat(64);
+
+export interface AuditInput {
+  action: string;
+  targetType?: string;
+  targetId?: string;
+  /** Never secrets: no keys, PSKs, passwords or tokens. */
+  details?: Record<string, unknown>;
+}
+
+interface ChainedFields {
+  seq: number;
+  at: Date;
+  actor: string;
+  actorLabel: string;
+  action: string;
+  targetType: string | null;
+  targetId: string | null;
+  details: string;
+}
+
+export function hashAuditEvent(prevHash: string, e: ChainedFields): string {
+  const canonical = JSON.stringify([e.seq, e.at.toISOString(), e.actor, e.actorLabel, e.action, e.targetType, e.targetId, e.details]);
+  return createHash("sha256").update(prevHash).update("\n").update(canonical).digest("hex");
+}
+
+export async function appendAudit(tx: Tx, actor: Actor, input: AuditInput): Promise<void> {
+  // Lock the head first (UPDATE takes the row lock), then read it back.
+  const head = await tx.auditHead.upsert({
+    where: { id: 1 },
+    create: { id: 1, seq: 1, hash: GENESIS_HASH },
+    update: { seq: { increment: 1 } },
+  });
+  const fields: ChainedFields = {
+    seq: head.seq,
+    at: new Date(),
+    actor: actorRef(actor),
+    actorLabel: actor.label,
+    action: input.action,
+    targetType: input.targetType ?? null,
+    targetId: input.targetId ?? null,
+    details: JSON.stringify(input.details ?? {}),
+  };
+  const hash = hashAuditEvent(head.hash, fields);
+  await tx.auditEvent.create({ data: { ...fields, prevHash: head.hash, hash } });
+  await tx.auditHead.update({ where: { id: 1 }, data: { hash } });
+}
+
+/** Runs `fn` and writes its audit event in one transaction. */
+export async function withAudit<T>(actor: Actor, fn: (tx: Tx) => Promise<{ result: T; audit: AuditInput }>): Promise<T> {
+  return db().$transaction(
+    async (tx) => {
+      const { result, audit } = await fn(tx);
+      await appendAudit(tx, actor, audit);
+      return result;
+    },
+    { timeout: 60_000, maxWait: 30_000 },
+  );
+}
+
+export interface ChainVerdict {
+  ok: boolean;
+  checked: number;
+  /** First event whose stored hash, link or sequence does not match. */
+  brokenAt?: number;
+  reason?: string;
+}
+
+/** Re-computes the whole chain in pages; detects edited, deleted, inserted or reordered events. */
+export async function verifyAuditChain(actor: Actor): Promise<ChainVerdict> {
+  authorize(actor, "audit:read");
+  let prevHash = GENESIS_HASH;
+  let expectedSeq = 1;
+  let checked = 0;
+  const PAGE = 2000;
+  for (;;) {
+    const rows = await db().auditEvent.findMany({ where: { seq: { gte: expectedSeq } }, orderBy: { seq: "asc" }, take: PAGE });
+    for (const row of rows) {
+      if (row.seq !== expectedSeq) return { ok: false, checked, brokenAt: expectedSeq, reason: `event ${expectedSeq} is missing` };
+      if (row.prevHash !== prevHash) return { ok: false, checked, brokenAt: row.seq, reason: `event ${row.seq} does not link to the previous event` };
+      if (hashAuditEvent(prevHash, row) !== row.hash) return { ok: false, checked, brokenAt: row.seq, reason: `event ${row.seq} was modified` };
+      prevHash = row.hash;
+      expectedSeq++;
+      checked++;
+    }
+    if (rows.length < PAGE) break;
+  }
+  const head = await db().auditHead.findUnique({ where: { id: 1 } });
+  if (head && (head.seq !== expectedSeq - 1 || head.hash !== prevHash)) {
+    return { ok: false, checked, brokenAt: expectedSeq, reason: "the newest events were removed" };
+  }
+  return { ok: true, checked };
+}
+
+export async function listAuditEvents(
+  actor: Actor,
+  filter: { targetType?: string; targetId?: string; action?: string; before?: number; limit?: number },
+) {
+  authorize(actor, "audit:read");
+  return db().auditEvent.findMany({
+    where: {
+      targetType: filter.targetType,
+      targetId: filter.targetId,
+      action: filter.action ? { startsWith: filter.action } : undefined,
+      seq: filter.before ? { lt: filter.before } : undefined,
+    },
+    orderBy: { seq: "desc" },
+    take: Math.min(filter.limit ?? 50, 500),
+  });
+}

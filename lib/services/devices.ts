@@ -1,0 +1,202 @@
+// Device use cases: create, read, list (keyset pagination), update, disable, decommission.
+import { db, type Tx } from "../db";
+import { AppError, notFound } from "../errors";
+import { authorize, type Actor } from "../auth/roles";
+import { withAudit } from "./audit";
+import { revokeCertificatesInTx } from "./revocation";
+import type { TDeviceQuery, TDeviceUpdate, TNewDevice } from "../validation/devices";
+import type { Prisma } from "../generated/sqlite/client";
+
+const deviceInclude = { tags: { select: { tag: true }, orderBy: { tag: "asc" } } } as const;
+type DeviceRow = Prisma.DeviceGetPayload<{ include: typeof deviceInclude }>;
+
+export interface DeviceView {
+  id: string;
+  name: string;
+  externalId: string | null;
+  status: string;
+  tags: string[];
+  metadata: Record<string, unknown>;
+  certNotAfter: Date | null;
+  currentCertificateId: string | null;
+  hasPsk: boolean;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export function toDeviceView(d: DeviceRow): DeviceView {
+  return {
+    id: d.id,
+    name: d.name,
+    externalId: d.externalId,
+    status: d.status,
+    tags: d.tags.map((t) => t.tag),
+    metadata: JSON.parse(d.metadata) as Record<string, unknown>,
+    certNotAfter: d.certNotAfter,
+    currentCertificateId: d.currentCertId,
+    hasPsk: d.hasPsk,
+    createdAt: d.createdAt,
+    updatedAt: d.updatedAt,
+  };
+}
+
+async function assertUnique(tx: Tx, name: string | undefined, externalId: string | null | undefined, exceptId?: string) {
+  if (name) {
+    const other = await tx.device.findUnique({ where: { name }, select: { id: true } });
+    if (other && other.id !== exceptId) throw new AppError("CONFLICT", `A device named "${name}" already exists`, [{ path: "name", message: "Already taken" }]);
+  }
+  if (externalId) {
+    const other = await tx.device.findUnique({ where: { externalId }, select: { id: true } });
+    if (other && other.id !== exceptId) {
+      throw new AppError("CONFLICT", `A device with external id "${externalId}" already exists`, [{ path: "externalId", message: "Already taken" }]);
+    }
+  }
+}
+
+export async function createDevice(actor: Actor, input: TNewDevice): Promise<DeviceView> {
+  authorize(actor, "devices:write");
+  return withAudit(actor, async (tx) => {
+    await assertUnique(tx, input.name, input.externalId);
+    const device = await tx.device.create({
+      data: {
+        name: input.name,
+        externalId: input.externalId,
+        metadata: JSON.stringify(input.metadata ?? {}),
+        tags: { create: (input.tags ?? []).map((tag) => ({ tag })) },
+      },
+      include: deviceInclude,
+    });
+    return {
+      result: toDeviceView(device),
+      audit: { action: "device.create", targetType: "device", targetId: device.id, details: { name: device.name, tags: input.tags ?? [] } },
+    };
+  });
+}
+
+export async function getDevice(actor: Actor, id: string): Promise<DeviceView> {
+  authorize(actor, "devices:read");
+  const device = await db().device.findUnique({ where: { id }, include: deviceInclude });
+  if (!device) throw notFound("Device");
+  return toDeviceView(device);
+}
+
+export async function updateDevice(actor: Actor, id: string, change: TDeviceUpdate): Promise<DeviceView> {
+  authorize(actor, "devices:write");
+  return withAudit(actor, async (tx) => {
+    const device = await tx.device.findUnique({ where: { id } });
+    if (!device) throw notFound("Device");
+    if (device.status === "decommissioned") throw new AppError("INVALID_STATE", "A decommissioned device cannot be changed");
+    await assertUnique(tx, undefined, change.externalId, id);
+    if (change.tags) {
+      await tx.deviceTag.deleteMany({ where: { deviceId: id } });
+      if (change.tags.length) await tx.deviceTag.createMany({ data: change.tags.map((tag) => ({ deviceId: id, tag })) });
+    }
+    const updated = await tx.device.update({
+      where: { id },
+      data: {
+        externalId: change.externalId,
+        status: change.status,
+        metadata: change.metadata ? JSON.stringify(change.metadata) : undefined,
+      },
+      include: deviceInclude,
+    });
+    return { result: toDeviceView(updated), audit: { action: "device.update", targetType: "device", targetId: id, details: { name: device.name, change } } };
+  });
+}
+
+/**
+ * Decommissioning is final: every certificate of the device is revoked (cessationOfOperation)
+ * and its PSKs are revoked, in the same transaction.
+ */
+export async function decommissionDevice(actor: Actor, id: string): Promise<DeviceView> {
+  authorize(actor, "devices:write");
+  return withAudit(actor, async (tx) => {
+    const device = await tx.device.findUnique({ where: { id } });
+    if (!device) throw notFound("Device");
+    if (device.status === "decommissioned") throw new AppError("INVALID_STATE", "The device is already decommissioned");
+    const certificates = await tx.certificate.findMany({ where: { deviceId: id, status: { in: ["active", "superseded"] }, revokedAt: null }, select: { id: true } });
+    await revokeCertificatesInTx(tx, certificates.map((c) => c.id), 5 /* cessationOfOperation */, new Date());
+    const psks = await tx.psk.updateMany({ where: { deviceId: id, status: "active" }, data: { status: "revoked", revokedAt: new Date() } });
+    const updated = await tx.device.update({ where: { id }, data: { status: "decommissioned", hasPsk: false }, include: deviceInclude });
+    return {
+      result: toDeviceView(updated),
+      audit: {
+        action: "device.decommission",
+        targetType: "device",
+        targetId: id,
+        details: { name: device.name, revokedCertificates: certificates.length, revokedPsks: psks.count },
+      },
+    };
+  });
+}
+
+// Keyset cursors: base64url JSON of the last row's sort key and id.
+function encodeCursor(value: unknown): string {
+  return Buffer.from(JSON.stringify(value)).toString("base64url");
+}
+function decodeCursor(cursor: string): { k: string | number | null; id: string } {
+  try {
+    const v = JSON.parse(Buffer.from(cursor, "base64url").toString("utf8"));
+    if (typeof v?.id === "string") return v;
+  } catch {
+    /* fall through */
+  }
+  throw new AppError("VALIDATION", "Invalid cursor", [{ path: "cursor", message: "Invalid cursor" }]);
+}
+
+export async function listDevices(actor: Actor, query: TDeviceQuery): Promise<{ items: DeviceView[]; nextCursor: string | null }> {
+  authorize(actor, "devices:read");
+  const and: Prisma.DeviceWhereInput[] = [];
+  if (query.status) and.push({ status: query.status });
+  if (query.tag) and.push({ tags: { some: { tag: query.tag.toLowerCase() } } });
+  if (query.hasPsk !== undefined) and.push({ hasPsk: query.hasPsk });
+  if (query.expiringWithinDays !== undefined) {
+    and.push({ certNotAfter: { not: null, lte: new Date(Date.now() + query.expiringWithinDays * 86_400_000) } });
+  }
+  if (query.caId) and.push({ certificates: { some: { caId: query.caId, status: "active" } } });
+  if (query.q) {
+    const q = query.q;
+    const hex = q.toLowerCase().replace(/[:\s]/g, "");
+    const or: Prisma.DeviceWhereInput[] = [{ name: { startsWith: q } }, { externalId: q }, { tags: { some: { tag: q.toLowerCase() } } }];
+    if (/^[0-9a-f]{2,}$/.test(hex)) {
+      or.push({ certificates: { some: { serialHex: hex } } });
+      if (hex.length === 64) or.push({ certificates: { some: { fingerprint: hex } } });
+    }
+    and.push({ OR: or });
+  }
+
+  const take = query.limit;
+  const field = query.sort === "created" ? "createdAt" : query.sort === "expiry" ? "certNotAfter" : "name";
+  if (query.cursor) {
+    const c = decodeCursor(query.cursor);
+    const key = field === "name" ? c.k : c.k === null ? null : new Date(c.k as string);
+    if (key === null) {
+      // Expiry sort reached the devices without a certificate: continue among them by id.
+      and.push({ certNotAfter: null, id: { gt: c.id } });
+    } else {
+      and.push({ OR: [{ [field]: { gt: key } }, { [field]: key, id: { gt: c.id } }] });
+    }
+  }
+  const where: Prisma.DeviceWhereInput = and.length ? { AND: and } : {};
+  let rows = await db().device.findMany({
+    where: field === "certNotAfter" ? { AND: [where, { certNotAfter: { not: null } }] } : where,
+    orderBy: [{ [field]: "asc" }, { id: "asc" }],
+    take: take + 1,
+    include: deviceInclude,
+  });
+  // Expiry sort: devices without a certificate come after all the others.
+  const cursorInNullPhase = query.cursor && decodeCursor(query.cursor).k === null;
+  if (field === "certNotAfter" && !cursorInNullPhase && rows.length <= take) {
+    const rest = await db().device.findMany({ where: { AND: [where, { certNotAfter: null }] }, orderBy: { id: "asc" }, take: take + 1 - rows.length, include: deviceInclude });
+    rows = rows.concat(rest);
+  } else if (field === "certNotAfter" && cursorInNullPhase) {
+    rows = await db().device.findMany({ where, orderBy: { id: "asc" }, take: take + 1, include: deviceInclude });
+  }
+  const page = rows.slice(0, take);
+  const last = page[page.length - 1];
+  const nextCursor =
+    rows.length > take && last
+      ? encodeCursor({ k: field === "name" ? last.name : (last[field as "createdAt" | "certNotAfter"]?.toISOString() ?? null), id: last.id })
+      : null;
+  return { items: page.map(toDeviceView), nextCursor };
+}

@@ -1,0 +1,74 @@
+// CertFleet's process: one Node server for HTTP (PORT) and HTTPS (HTTPS_PORT). Broker endpoints
+// (/pki/*: CRL, OCSP, CA certificates) are answered by plain handlers from pre-signed bytes in
+// memory; everything else (pages, server actions, /api/v1) goes to Next's request handler.
+//   npm start          production (builds first when no build exists)
+//   npm run demo       same, plus a demo fleet
+//   npm run dev        next dev
+import http from "node:http";
+import { existsSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import path from "node:path";
+import next from "next";
+import { config } from "./lib/config";
+import { getAuthSecret } from "./lib/secrets";
+import { bootstrap } from "./lib/bootstrap";
+
+const args = new Set(process.argv.slice(2));
+const dev = args.has("--dev");
+const demo = args.has("--demo");
+
+process.env.NEXT_TELEMETRY_DISABLED = "1";
+
+async function main() {
+  const cfg = config();
+  await bootstrap();
+  // next-auth (and the proxy, which runs in this process) read the secret from the environment.
+  process.env.AUTH_SECRET ??= getAuthSecret();
+  process.env.NEXTAUTH_SECRET ??= process.env.AUTH_SECRET;
+  // Sessions work on both the HTTP and the HTTPS port: derive the origin from the request.
+  process.env.AUTH_TRUST_HOST ??= "true";
+  process.env.NEXTAUTH_URL ??= cfg.publicUrl;
+
+  if (demo) {
+    const { seedDemoFleet } = await import("./prisma/seed");
+    await seedDemoFleet();
+  }
+
+  if (!dev && !existsSync(path.join(process.cwd(), ".next", "BUILD_ID"))) {
+    console.log("[certfleet] no production build found: running next build (about a minute)…");
+    const built = spawnSync(process.execPath, ["node_modules/next/dist/bin/next", "build"], { stdio: "inherit", env: process.env });
+    if (built.status !== 0) throw new Error("next build failed");
+  }
+
+  const app = next({ dev, dir: process.cwd(), hostname: "localhost", port: cfg.port });
+  await app.prepare();
+  const handle = app.getRequestHandler();
+
+  const onRequest: http.RequestListener = (req, res) => {
+    if (!cfg.trustProxy) {
+      // The client address next-auth's login throttling sees: the socket's, unless a proxy we trust says otherwise.
+      req.headers["x-forwarded-for"] = req.socket.remoteAddress ?? "unknown";
+    }
+    handle(req, res).catch((e) => {
+      console.error("[certfleet] request failed", e);
+      if (!res.headersSent) res.writeHead(500).end();
+    });
+  };
+
+  const server = http.createServer(onRequest);
+  server.keepAliveTimeout = 65_000;
+  await new Promise<void>((resolve) => server.listen(cfg.port, cfg.host, resolve));
+  console.log(`[certfleet] HTTP  on http://${cfg.host}:${cfg.port}  (public URL ${cfg.publicUrl})`);
+
+  const shutdown = () => {
+    server.close();
+    setTimeout(() => process.exit(0), 200).unref();
+  };
+  process.on("SIGTERM", shutdown);
+  process.on("SIGINT", shutdown);
+}
+
+main().catch((e) => {
+  console.error("[certfleet] failed to start:", e instanceof Error ? e.message : e);
+  process.exit(1);
+});
