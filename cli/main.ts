@@ -8,12 +8,14 @@ import { SYSTEM_ACTOR, ROLES, isRole } from "../lib/auth/roles";
 import { createUser } from "../lib/services/users";
 import { createApiToken, revokeApiToken } from "../lib/services/tokens";
 import { AppError } from "../lib/errors";
+import { listCas } from "../lib/services/cas";
 
 const USAGE = `usage: certfleet <command>
   db migrate                                         apply pending migrations
   user create --email E --role R                     password from stdin, else generated and printed
   token create --name N --role R [--expires-days D]  prints the token once
   token revoke --name N
+  ca list                                            certificate authorities with their URLs
 roles: ${ROLES.join(", ")}`;
 
 type Handler = (argv: string[]) => Promise<void>;
@@ -63,6 +65,12 @@ const commands: Record<string, Handler> = {
     if (!values.name) fail("--name is required");
     const revoked = await revokeApiToken(SYSTEM_ACTOR, { name: values.name });
     console.log(`revoked token "${revoked.name}"`);
+  },
+  "ca list": async () => {
+    for (const ca of await listCas(SYSTEM_ACTOR)) {
+      console.log(`${ca.slug}\t${ca.kind}\t${ca.keyAlgorithm}\t${ca.status}\tnotAfter ${ca.notAfter.toISOString()}\t${ca.subject}\tsha256 ${ca.fingerprint}`);
+      if (ca.urls) console.log(`  crl ${ca.urls.crl}\n  ocsp ${ca.urls.ocsp}\n  caIssuers ${ca.urls.caIssuers}`);
+    }
   },
 };
 

@@ -1,5 +1,4 @@
-// First start and every start: data directory, migrations, secrets, first admin (and, once the PKI
-// lands, the CA hierarchy). Idempotent: a second start changes nothing that exists.
+// First start and every start: data directory, migrations, secrets, first admin, CA hierarchy. Idempotent: a second start changes nothing that exists.
 import { mkdirSync, writeFileSync, existsSync } from "node:fs";
 import path from "node:path";
 import { config } from "./config";
@@ -9,6 +8,7 @@ import { db, disconnectDb } from "./db";
 import { getAuthSecret, getMasterKey } from "./secrets";
 import { createUser, countUsers } from "./services/users";
 import { SYSTEM_ACTOR } from "./auth/roles";
+import { ensureCaHierarchy } from "./services/cas";
 
 export interface BootstrapReport {
   appliedMigrations: string[];
@@ -32,6 +32,7 @@ export async function bootstrap(log: (line: string) => void = console.log): Prom
   getAuthSecret();
   const report: BootstrapReport = { appliedMigrations };
   if ((await countUsers()) === 0) report.createdAdmin = await createFirstAdmin(log);
+  await ensureCaHierarchy(log);
   return report;
 }
 

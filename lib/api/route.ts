@@ -13,10 +13,12 @@ import { problemResponse } from "./problem";
 
 export const MAX_BODY_BYTES = 1024 * 1024;
 
+/** Usually an entry of OPERATIONS (lib/api/operations.ts), so the OpenAPI document matches. */
 interface RouteSpec<B extends z.ZodType | undefined, Q extends z.ZodType | undefined> {
   permission: Permission;
   body?: B;
   query?: Q;
+  success?: number;
 }
 
 type Infer<S> = S extends z.ZodType ? z.infer<S> : undefined;
@@ -95,7 +97,7 @@ export function apiRoute<B extends z.ZodType | undefined = undefined, Q extends 
       const params = (await context?.params) ?? {};
       const result = await handler({ actor, body: body as Infer<B>, query: query as Infer<Q>, params, request });
       if (result instanceof Response) return result;
-      return json(result);
+      return json(result, spec.success ?? 200);
     } catch (e) {
       return problemResponse(toAppError(e), new URL(request.url).pathname);
     }

@@ -14,7 +14,7 @@ import {
   type ProfileId,
   type Signer,
 } from "@/lib/pki";
-import { Workdir } from "./support/openssl-cli";
+import { Workdir } from "../../helpers/openssl";
 
 const URLS = {
   crl: "http://pki.example.test/pki/crl/issuing-1.crl",

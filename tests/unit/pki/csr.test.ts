@@ -2,7 +2,7 @@
 import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createIssuingCa, createRootCa, issueCertificate, parseCsr, PkiError, type ParsedCsr } from "@/lib/pki";
-import { Workdir } from "./support/openssl-cli";
+import { Workdir } from "../../helpers/openssl";
 
 const wd = new Workdir();
 afterAll(() => wd.dispose());

@@ -17,7 +17,7 @@ import {
   toPem,
   type KeyAlgorithm,
 } from "@/lib/pki";
-import { Workdir } from "./support/openssl-cli";
+import { Workdir } from "../../helpers/openssl";
 
 const wd = new Workdir();
 afterAll(() => wd.dispose());

@@ -11,7 +11,7 @@ import {
   type CreatedCa,
   type KeyAlgorithm,
 } from "@/lib/pki";
-import { Workdir } from "./support/openssl-cli";
+import { Workdir } from "../../helpers/openssl";
 
 const URLS = { crl: "http://h/crl", ocsp: "http://h/ocsp", caIssuers: "http://h/ca" };
 

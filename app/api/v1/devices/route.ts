@@ -1,11 +1,8 @@
-import { apiRoute, json } from "@/lib/api/route";
-import { ZDeviceQuery, ZNewDevice } from "@/lib/validation/devices";
+import { apiRoute } from "@/lib/api/route";
+import { OPERATIONS } from "@/lib/api/operations";
 import { createDevice, listDevices } from "@/lib/services/devices";
 
 export const dynamic = "force-dynamic";
 
-export const GET = apiRoute({ permission: "devices:read", query: ZDeviceQuery }, ({ actor, query }) => listDevices(actor, query));
-
-export const POST = apiRoute({ permission: "devices:write", body: ZNewDevice }, async ({ actor, body }) =>
-  json(await createDevice(actor, body), 201),
-);
+export const GET = apiRoute(OPERATIONS.listDevices, ({ actor, query }) => listDevices(actor, query));
+export const POST = apiRoute(OPERATIONS.createDevice, ({ actor, body }) => createDevice(actor, body));

@@ -1,0 +1,47 @@
+// Every REST operation, declared once: the route handlers take their permission and schemas from
+// here, and /api/v1/openapi.json is generated from the same objects (no hand-kept copy).
+import { z } from "zod";
+import type { Permission } from "../auth/roles";
+import { ZDeviceQuery, ZDeviceUpdate, ZNewDevice } from "../validation/devices";
+import { ZCertificateQuery, ZIssueCertificate, ZRenewCertificate, ZRevokeCertificate } from "../validation/certificates";
+
+export interface Operation {
+  method: "GET" | "POST" | "PATCH" | "DELETE";
+  path: string;
+  summary: string;
+  tag: "devices" | "certificates" | "cas" | "psk" | "broker" | "meta";
+  /** "public" = no token needed. */
+  permission: Permission | "public";
+  body?: z.ZodType;
+  query?: z.ZodType;
+  /** Status of a successful answer. */
+  success: number;
+}
+
+const op = <T extends Operation>(o: T) => o;
+
+export const OPERATIONS = {
+  listCas: op({ method: "GET", path: "/api/v1/cas", summary: "List certificate authorities", tag: "cas", permission: "cas:read", success: 200 }),
+  listDevices: op({ method: "GET", path: "/api/v1/devices", summary: "List devices (keyset pagination, filters)", tag: "devices", permission: "devices:read", query: ZDeviceQuery, success: 200 }),
+  createDevice: op({ method: "POST", path: "/api/v1/devices", summary: "Create a device", tag: "devices", permission: "devices:write", body: ZNewDevice, success: 201 }),
+  getDevice: op({ method: "GET", path: "/api/v1/devices/{id}", summary: "Get a device", tag: "devices", permission: "devices:read", success: 200 }),
+  updateDevice: op({ method: "PATCH", path: "/api/v1/devices/{id}", summary: "Update a device (tags, metadata, external id, enable/disable)", tag: "devices", permission: "devices:write", body: ZDeviceUpdate, success: 200 }),
+  decommissionDevice: op({ method: "DELETE", path: "/api/v1/devices/{id}", summary: "Decommission a device: revokes its certificates (cessationOfOperation) and PSKs", tag: "devices", permission: "devices:write", success: 200 }),
+  issueCertificate: op({
+    method: "POST",
+    path: "/api/v1/devices/{id}/certificates",
+    summary: "Issue a device certificate from a CSR, or with a server-generated key (returned once, as PEM or PKCS#12)",
+    tag: "certificates",
+    permission: "certificates:write",
+    body: ZIssueCertificate,
+    success: 201,
+  }),
+  listCertificates: op({ method: "GET", path: "/api/v1/certificates", summary: "List certificates (by device, serial, status, expiry)", tag: "certificates", permission: "certificates:read", query: ZCertificateQuery, success: 200 }),
+  getCertificate: op({ method: "GET", path: "/api/v1/certificates/{id}", summary: "Get a certificate with its PEM", tag: "certificates", permission: "certificates:read", success: 200 }),
+  renewCertificate: op({ method: "POST", path: "/api/v1/certificates/{id}/renew", summary: "Renew: new serial and validity; the old certificate is superseded (optionally revoked)", tag: "certificates", permission: "certificates:write", body: ZRenewCertificate, success: 201 }),
+  revokeCertificate: op({ method: "POST", path: "/api/v1/certificates/{id}/revoke", summary: "Revoke with an RFC 5280 reason", tag: "certificates", permission: "certificates:write", body: ZRevokeCertificate, success: 200 }),
+  unholdCertificate: op({ method: "POST", path: "/api/v1/certificates/{id}/unhold", summary: "Release a certificateHold", tag: "certificates", permission: "certificates:write", success: 200 }),
+  openapi: op({ method: "GET", path: "/api/v1/openapi.json", summary: "This document", tag: "meta", permission: "public", success: 200 }),
+} satisfies Record<string, Operation>;
+
+export type OperationId = keyof typeof OPERATIONS;

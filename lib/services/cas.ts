@@ -1,0 +1,207 @@
+// Certificate authorities: the hierarchy created on first start, loading a CA's signer (the
+// private key is unsealed only in memory, once per process), and the URLs written into
+// certificates. An HSM signer would replace `unsealSigner` without touching any caller.
+import { db } from "../db";
+import { config } from "../config";
+import { getMasterKey } from "../secrets";
+import { AppError, notFound } from "../errors";
+import { authorize, SYSTEM_ACTOR, type Actor } from "../auth/roles";
+import { appendAudit } from "./audit";
+import {
+  createIssuingCa,
+  createRootCa,
+  isKeyAlgorithm,
+  localSigner,
+  openSecret,
+  sealSecret,
+  toPem,
+  isPkiError,
+  type KeyAlgorithm,
+  type RevocationUrls,
+  type Signer,
+} from "../pki";
+
+export interface CaRecord {
+  id: string;
+  slug: string;
+  name: string;
+  kind: string;
+  parentId: string | null;
+  keyAlgorithm: string;
+  subject: string;
+  serialHex: string;
+  notBefore: Date;
+  notAfter: Date;
+  fingerprint: string;
+  certificateDer: Uint8Array;
+  sealedKey: string;
+  status: string;
+  crlUris: string;
+}
+
+/** The URLs a certificate issued by `slug` carries; the broker endpoints answer at each. */
+export function caUrls(slug: string, publicUrl = config().publicUrl): RevocationUrls {
+  return {
+    crl: `${publicUrl}/pki/crl/${slug}.crl`,
+    ocsp: `${publicUrl}/pki/ocsp/${slug}`,
+    caIssuers: `${publicUrl}/pki/ca/${slug}.cer`,
+  };
+}
+
+const sealContext = (slug: string) => `ca-key:${slug}`;
+
+async function unsealSigner(ca: Pick<CaRecord, "slug" | "keyAlgorithm" | "sealedKey">): Promise<Signer> {
+  if (!isKeyAlgorithm(ca.keyAlgorithm)) throw new AppError("INTERNAL", `CA ${ca.slug} has an unknown key algorithm`);
+  try {
+    return await localSigner(ca.keyAlgorithm, openSecret(getMasterKey(), ca.sealedKey, sealContext(ca.slug)));
+  } catch (e) {
+    if (isPkiError(e, "MASTER_KEY_MISMATCH")) {
+      throw new AppError(
+        "MASTER_KEY_MISMATCH",
+        `Cannot unseal the key of CA "${ca.slug}": the master key (CERTFLEET_MASTER_KEY or data/master.key) is not the one it was sealed with. Nothing was signed.`,
+      );
+    }
+    throw e;
+  }
+}
+
+const g = globalThis as unknown as { __certfleetSigners?: Map<string, Promise<Signer>> };
+const signers = (g.__certfleetSigners ??= new Map());
+
+/** The CA's signer, unsealed once per process and kept in memory. */
+export async function caSigner(ca: Pick<CaRecord, "id" | "slug" | "keyAlgorithm" | "sealedKey">): Promise<Signer> {
+  let signer = signers.get(ca.id);
+  if (!signer) {
+    signer = unsealSigner(ca);
+    signers.set(ca.id, signer);
+    signer.catch(() => signers.delete(ca.id));
+  }
+  return signer;
+}
+
+export function forgetSignersForTests() {
+  signers.clear();
+}
+
+/** The CA that issues device certificates unless a caller names another. */
+export async function defaultIssuingCa(): Promise<CaRecord> {
+  const ca = await db().certificateAuthority.findFirst({ where: { kind: "issuing", status: "active" }, orderBy: { createdAt: "asc" } });
+  if (!ca) throw new AppError("INVALID_STATE", "No active issuing CA; start the server once to create the hierarchy");
+  return ca;
+}
+
+export async function findIssuingCa(caId?: string): Promise<CaRecord> {
+  if (!caId) return defaultIssuingCa();
+  const ca = await db().certificateAuthority.findFirst({ where: { OR: [{ id: caId }, { slug: caId }] } });
+  if (!ca) throw notFound("Certificate authority");
+  if (ca.kind !== "issuing" || ca.status !== "active") throw new AppError("INVALID_STATE", `CA "${ca.slug}" does not issue device certificates`);
+  return ca;
+}
+
+/** Creates the root and the first issuing CA on first start; does nothing when they exist. */
+export async function ensureCaHierarchy(log: (line: string) => void = () => undefined): Promise<void> {
+  if (await db().certificateAuthority.findFirst({ where: { kind: "issuing" } })) return;
+  const cfg = config();
+  const algorithm: KeyAlgorithm = cfg.caAlgorithm;
+  const org = cfg.caOrganization;
+  const dn = (cn: string) => `CN=${cn}, O=${org}`;
+  const master = getMasterKey();
+
+  const root = await createRootCa({ subject: dn(cfg.rootCaName), algorithm });
+  const issuing = await createIssuingCa({ parent: root, subject: dn(cfg.issuingCaName), algorithm });
+  const rows = [
+    { slug: "root", name: cfg.rootCaName, kind: "root", ca: root, parentSlug: null },
+    { slug: "issuing-1", name: cfg.issuingCaName, kind: "issuing", ca: issuing, parentSlug: "root" },
+  ];
+  try {
+    await db().$transaction(async (tx) => {
+      const ids: Record<string, string> = {};
+      for (const r of rows) {
+        const created = await tx.certificateAuthority.create({
+          data: {
+            slug: r.slug,
+            name: r.name,
+            kind: r.kind,
+            parentId: r.parentSlug ? ids[r.parentSlug] : null,
+            keyAlgorithm: r.ca.keyAlgorithm,
+            subject: r.ca.subject,
+            serialHex: r.ca.serialHex,
+            notBefore: r.ca.notBefore,
+            notAfter: r.ca.notAfter,
+            fingerprint: r.ca.fingerprintSha256,
+            certificateDer: new Uint8Array(r.ca.der),
+            sealedKey: sealSecret(master, r.ca.pkcs8!, sealContext(r.slug)),
+          },
+        });
+        ids[r.slug] = created.id;
+        await appendAudit(tx, SYSTEM_ACTOR, {
+          action: "ca.create",
+          targetType: "ca",
+          targetId: created.id,
+          details: { slug: r.slug, subject: r.ca.subject, keyAlgorithm: r.ca.keyAlgorithm, notAfter: r.ca.notAfter },
+        });
+      }
+    });
+    log(`[certfleet] created CA hierarchy: ${root.subject} → ${issuing.subject} (${algorithm})`);
+  } catch (e) {
+    // Another instance created it at the same moment: theirs stands.
+    if ((e as { code?: string }).code === "P2002") return;
+    throw e;
+  } finally {
+    root.pkcs8?.fill(0);
+    issuing.pkcs8?.fill(0);
+  }
+}
+
+export interface CaView {
+  id: string;
+  slug: string;
+  name: string;
+  kind: string;
+  parentId: string | null;
+  status: string;
+  keyAlgorithm: string;
+  subject: string;
+  serialHex: string;
+  notBefore: Date;
+  notAfter: Date;
+  fingerprint: string;
+  certificatePem: string;
+  urls: RevocationUrls | null;
+}
+
+export function toCaView(ca: CaRecord): CaView {
+  return {
+    id: ca.id,
+    slug: ca.slug,
+    name: ca.name,
+    kind: ca.kind,
+    parentId: ca.parentId,
+    status: ca.status,
+    keyAlgorithm: ca.keyAlgorithm,
+    subject: ca.subject,
+    serialHex: ca.serialHex,
+    notBefore: ca.notBefore,
+    notAfter: ca.notAfter,
+    fingerprint: ca.fingerprint,
+    certificatePem: toPem(ca.certificateDer, "CERTIFICATE"),
+    urls: ca.kind === "issuing" ? caUrls(ca.slug) : null,
+  };
+}
+
+export async function listCas(actor: Actor): Promise<CaView[]> {
+  authorize(actor, "cas:read");
+  const cas = await db().certificateAuthority.findMany({ orderBy: [{ kind: "desc" }, { createdAt: "asc" }] });
+  return cas.map(toCaView);
+}
+
+/** PEM chain from an issuing CA up to its root (issuing first). */
+export async function caChainPem(ca: CaRecord): Promise<string> {
+  const chain: string[] = [];
+  let current: CaRecord | null = ca;
+  while (current) {
+    chain.push(toPem(current.certificateDer, "CERTIFICATE"));
+    current = current.parentId ? await db().certificateAuthority.findUnique({ where: { id: current.parentId } }) : null;
+  }
+  return chain.join("");
+}
