@@ -5,6 +5,7 @@
 //   npm run demo       same, plus a demo fleet
 //   npm run dev        next dev
 import http from "node:http";
+import https from "node:https";
 import { existsSync } from "node:fs";
 import { spawnSync } from "node:child_process";
 import path from "node:path";
@@ -12,6 +13,10 @@ import next from "next";
 import { config } from "./lib/config";
 import { getAuthSecret } from "./lib/secrets";
 import { bootstrap } from "./lib/bootstrap";
+import { brokerRoute } from "./lib/http/router";
+import { startCrlScheduler } from "./lib/services/crl";
+import { ensureAllResponders, startOcspWatcher } from "./lib/services/ocsp";
+import { loadTlsIdentity, tlsNeedsRenewal, TLS_OPTIONS } from "./lib/services/tls";
 
 const args = new Set(process.argv.slice(2));
 const dev = args.has("--dev");
@@ -44,14 +49,22 @@ async function main() {
   await app.prepare();
   const handle = app.getRequestHandler();
 
+  await ensureAllResponders();
+  const stopCrl = startCrlScheduler();
+  const stopOcsp = startOcspWatcher();
+
   const onRequest: http.RequestListener = (req, res) => {
     if (!cfg.trustProxy) {
       // The client address next-auth's login throttling sees: the socket's, unless a proxy we trust says otherwise.
       req.headers["x-forwarded-for"] = req.socket.remoteAddress ?? "unknown";
     }
-    handle(req, res).catch((e) => {
+    const url = new URL(req.url ?? "/", "http://localhost");
+    const broker = brokerRoute(url.pathname);
+    const handled = broker ? broker(req, res, url) : handle(req, res);
+    handled.catch((e) => {
       console.error("[certfleet] request failed", e);
-      if (!res.headersSent) res.writeHead(500).end();
+      if (!res.headersSent) res.writeHead(500, { "content-type": "text/plain" }).end("Internal error\n");
+      else res.destroy();
     });
   };
 
@@ -60,8 +73,30 @@ async function main() {
   await new Promise<void>((resolve) => server.listen(cfg.port, cfg.host, resolve));
   console.log(`[certfleet] HTTP  on http://${cfg.host}:${cfg.port}  (public URL ${cfg.publicUrl})`);
 
+  let identity = await loadTlsIdentity();
+  const secure = https.createServer({ ...TLS_OPTIONS, cert: identity.cert, key: identity.key }, onRequest);
+  secure.keepAliveTimeout = 65_000;
+  await new Promise<void>((resolve) => secure.listen(cfg.httpsPort, cfg.host, resolve));
+  console.log(`[certfleet] HTTPS on https://${cfg.host}:${cfg.httpsPort}  (${identity.source === "files" ? "TLS_CERT_FILE" : `certificate from the own CA for ${cfg.tlsHosts.join(", ")}`})`);
+  const renewal = setInterval(async () => {
+    try {
+      await ensureAllResponders();
+      if (tlsNeedsRenewal(identity)) {
+        identity = await loadTlsIdentity();
+        secure.setSecureContext({ ...TLS_OPTIONS, cert: identity.cert, key: identity.key });
+        console.log(`[certfleet] renewed the HTTPS certificate (valid until ${identity.notAfter?.toISOString()})`);
+      }
+    } catch (e) {
+      console.error("[certfleet] periodic renewal failed:", e instanceof Error ? e.message : e);
+    }
+  }, 6 * 3_600_000);
+  renewal.unref();
+
   const shutdown = () => {
+    stopCrl();
+    stopOcsp();
     server.close();
+    secure.close();
     setTimeout(() => process.exit(0), 200).unref();
   };
   process.on("SIGTERM", shutdown);

@@ -1,28 +1,102 @@
-// Demo fleet for `npm run demo`: devices with tags and metadata (certificates come with the PKI).
+// Demo fleet for `npm run demo`: a few thousand devices with real certificates from the instance's
+// own issuing CA — healthy, expiring in 7/30/90 days, expired, revoked for various reasons, and
+// some disabled or decommissioned — so every view has something true to show.
 import { db } from "../lib/db";
+import { SYSTEM_ACTOR } from "../lib/auth/roles";
+import { appendAudit } from "../lib/services/audit";
+import { caUrls, defaultIssuingCa } from "../lib/services/cas";
+import { signDeviceCertificate } from "../lib/services/certificates";
+import { exportSpki, generateKeyPair, fixedClock } from "../lib/pki";
+import { REVOCATION_REASONS } from "../lib/pki/crl";
 
-const SITES = ["berlin", "lyon", "austin", "osaka"];
+const SITES = ["berlin", "lyon", "austin", "osaka", "porto", "oslo"];
 const KINDS = ["sensor", "gateway", "meter", "camera"];
+const DAY = 86_400_000;
+const VALIDITY_DAYS = 365;
 
-export async function seedDemoFleet(count = 2000) {
+/** Days until expiry for device i: a spread that fills every bucket of the overview. */
+function expiresInDays(i: number): number {
+  const r = (i * 7919) % 100;
+  if (r < 5) return -1 - (i % 60); // expired
+  if (r < 10) return 1 + (i % 7); // within 7 days
+  if (r < 20) return 8 + (i % 23); // within 30 days
+  if (r < 30) return 31 + (i % 60); // within 90 days
+  return 91 + (i % 270);
+}
+
+const REVOKE_REASONS = [REVOCATION_REASONS.keyCompromise, REVOCATION_REASONS.cessationOfOperation, REVOCATION_REASONS.affiliationChanged, REVOCATION_REASONS.certificateHold, REVOCATION_REASONS.superseded];
+
+export async function seedDemoFleet(count = 3000, log: (line: string) => void = console.log) {
   const existing = await db().device.count({ where: { name: { startsWith: "demo-" } } });
   if (existing > 0) {
-    console.log(`[certfleet] demo fleet present (${existing} devices)`);
+    log(`[certfleet] demo fleet present (${existing} devices)`);
     return;
   }
-  for (let start = 0; start < count; start += 500) {
-    const batch = Array.from({ length: Math.min(500, count - start) }, (_, k) => {
-      const i = start + k;
+  const started = Date.now();
+  const ca = await defaultIssuingCa();
+  const keyPool = await Promise.all(Array.from({ length: 32 }, async () => exportSpki((await generateKeyPair("EC-P256")).publicKey)));
+  const now = Date.now();
+  let revokedCount = 0;
+
+  for (let start = 0; start < count; start += 250) {
+    const batch = Array.from({ length: Math.min(250, count - start) }, (_, k) => start + k);
+    const devices = [];
+    const certificates = [];
+    const tags = [];
+    for (const i of batch) {
       const kind = KINDS[i % KINDS.length];
       const site = SITES[Math.floor(i / KINDS.length) % SITES.length];
-      return { id: `demo${String(i).padStart(6, "0")}`, name: `demo-${kind}-${String(i).padStart(5, "0")}`, kind, site };
-    });
-    await db().$transaction([
-      db().device.createMany({
-        data: batch.map((d) => ({ id: d.id, name: d.name, externalId: `EXT-${d.id}`, metadata: JSON.stringify({ site: d.site, model: `${d.kind}-v2` }) })),
-      }),
-      db().deviceTag.createMany({ data: batch.flatMap((d) => [{ deviceId: d.id, tag: d.kind }, { deviceId: d.id, tag: `site:${d.site}` }]) }),
-    ]);
+      const id = `demo${String(i).padStart(6, "0")}`;
+      const name = `demo-${kind}-${String(i).padStart(5, "0")}`;
+      const status = i % 97 === 3 ? "disabled" : i % 131 === 5 ? "decommissioned" : "active";
+      const days = expiresInDays(i);
+      const issuedAt = now - (VALIDITY_DAYS - days) * DAY;
+      const key = { spki: keyPool[i % keyPool.length], keyAlgorithm: "EC-P256" as const, keySource: "csr" as const };
+      const issued = await signDeviceCertificate({ ca, deviceName: name, key, validityDays: VALIDITY_DAYS, clock: fixedClock(new Date(issuedAt)) });
+      const revoked = status === "decommissioned" || (i % 19 === 7 && days > 0);
+      const reason = status === "decommissioned" ? REVOCATION_REASONS.cessationOfOperation : REVOKE_REASONS[i % REVOKE_REASONS.length];
+      if (revoked) revokedCount++;
+      const certId = `${id}c1`;
+      devices.push({
+        id,
+        name,
+        externalId: `EXT-${String(100000 + i)}`,
+        status,
+        metadata: JSON.stringify({ site, model: `${kind}-v${1 + (i % 3)}`, firmware: `2.${i % 9}.${i % 4}` }),
+        certNotAfter: revoked ? null : issued.notAfter,
+        currentCertId: certId,
+        createdAt: new Date(issuedAt),
+      });
+      certificates.push({
+        id: certId,
+        deviceId: id,
+        caId: ca.id,
+        serialHex: issued.serialHex,
+        profile: "device-client",
+        subject: issued.subject,
+        notBefore: issued.notBefore,
+        notAfter: issued.notAfter,
+        fingerprint: issued.fingerprintSha256,
+        keySource: "csr",
+        keyAlgorithm: "EC-P256",
+        publicKeyDer: new Uint8Array(key.spki),
+        der: new Uint8Array(issued.der),
+        status: revoked ? "revoked" : "active",
+        revokedAt: revoked ? new Date(now - (i % 20) * DAY - 3_600_000) : null,
+        revocationReason: revoked ? reason : null,
+        createdAt: new Date(issuedAt),
+      });
+      tags.push({ deviceId: id, tag: kind }, { deviceId: id, tag: `site:${site}` });
+      if (i % 5 === 0) tags.push({ deviceId: id, tag: "fw:beta" });
+    }
+    await db().$transaction([db().device.createMany({ data: devices }), db().certificate.createMany({ data: certificates }), db().deviceTag.createMany({ data: tags })]);
   }
-  console.log(`[certfleet] demo fleet: ${count} devices`);
+  await db().$transaction(async (tx) => {
+    const current = await tx.certificateAuthority.findUniqueOrThrow({ where: { id: ca.id } });
+    const uris = new Set<string>(JSON.parse(current.crlUris));
+    uris.add(caUrls(ca.slug).crl);
+    await tx.certificateAuthority.update({ where: { id: ca.id }, data: { crlUris: JSON.stringify([...uris]), revocationVersion: { increment: 1 } } });
+    await appendAudit(tx, SYSTEM_ACTOR, { action: "demo.seed", targetType: "ca", targetId: ca.id, details: { devices: count, revoked: revokedCount } });
+  });
+  log(`[certfleet] demo fleet: ${count} devices with certificates (${revokedCount} revoked) in ${((Date.now() - started) / 1000).toFixed(1)} s`);
 }

@@ -163,7 +163,10 @@ export async function recordIssued(tx: Tx, params: { ca: CaRecord; deviceId: str
   const crlUrl = caUrls(ca.slug).crl;
   const current = await tx.certificateAuthority.findUniqueOrThrow({ where: { id: ca.id }, select: { crlUris: true } });
   const uris = JSON.parse(current.crlUris) as string[];
-  if (!uris.includes(crlUrl)) await tx.certificateAuthority.update({ where: { id: ca.id }, data: { crlUris: JSON.stringify([...uris, crlUrl]) } });
+  if (!uris.includes(crlUrl)) {
+    // A new distribution point must appear in the CRL's IDP at once: bumping the version re-signs it.
+    await tx.certificateAuthority.update({ where: { id: ca.id }, data: { crlUris: JSON.stringify([...uris, crlUrl]), revocationVersion: { increment: 1 } } });
+  }
   return row;
 }
 

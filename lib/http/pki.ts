@@ -1,0 +1,201 @@
+// Public broker endpoints under /pki: CRLs, OCSP and CA certificates. Plain Node handlers that
+// answer from pre-signed bytes in memory; protocol-shaped (RFC 5280, RFC 6960/5019), not REST.
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { createHash } from "node:crypto";
+import { db } from "../db";
+import { toPem } from "../pki";
+import { getServedCrl, issuingCaIds } from "../services/crl";
+import { answerOcsp, type OcspAnswer } from "../services/ocsp";
+import { decodeOcspGetPath, ocspErrorResponse, OcspRequestError } from "../pki/ocsp";
+import type { BrokerHandler } from "./types";
+
+export const OCSP_MAX_BODY = 10 * 1024;
+
+function etagOf(body: Uint8Array | string): string {
+  return `"${createHash("sha256").update(body).digest("base64url").slice(0, 27)}"`;
+}
+
+/** Sends bytes with validators; answers 304 when the client already has them. */
+function sendCached(req: IncomingMessage, res: ServerResponse, body: Uint8Array | string, headers: Record<string, string>, etag = etagOf(body)) {
+  const common = { etag, ...headers };
+  if (req.headers["if-none-match"]?.split(/\s*,\s*/).includes(etag)) {
+    res.writeHead(304, common).end();
+    return;
+  }
+  res.writeHead(200, { ...common, "content-length": String(Buffer.byteLength(body)) });
+  res.end(req.method === "HEAD" ? undefined : body);
+}
+
+function notFound(res: ServerResponse, what = "Not found") {
+  res.writeHead(404, { "content-type": "text/plain; charset=utf-8", "cache-control": "no-store" }).end(`${what}\n`);
+}
+
+function methodNotAllowed(res: ServerResponse, allow: string) {
+  res.writeHead(405, { allow, "content-type": "text/plain; charset=utf-8" }).end("Method not allowed\n");
+}
+
+/** Seconds until `until`, at least 0: caches must not keep an answer past its nextUpdate. */
+function maxAge(until: Date) {
+  return Math.max(0, Math.floor((until.getTime() - Date.now()) / 1000));
+}
+
+async function serveCrl(req: IncomingMessage, res: ServerResponse, slug: string, format: "der" | "pem") {
+  const crl = await getServedCrl(slug);
+  if (!crl) return notFound(res, "Unknown CA");
+  const body = format === "der" ? crl.der : crl.pem;
+  sendCached(
+    req,
+    res,
+    body,
+    {
+      "content-type": format === "der" ? "application/pkix-crl" : "application/x-pem-file",
+      "last-modified": crl.lastModified,
+      expires: crl.nextUpdate.toUTCString(),
+      "cache-control": `public, max-age=${Math.min(maxAge(crl.nextUpdate), 3600)}, no-transform, must-revalidate`,
+    },
+    format === "der" ? crl.etag : crl.etag.replace(/"$/, '.pem"'),
+  );
+}
+
+async function serveAllCrls(req: IncomingMessage, res: ServerResponse) {
+  const parts: Buffer[] = [];
+  let soonest: Date | null = null;
+  for (const ca of await issuingCaIds()) {
+    const crl = await getServedCrl(ca.slug);
+    if (!crl) continue;
+    parts.push(crl.pem);
+    if (!soonest || crl.nextUpdate < soonest) soonest = crl.nextUpdate;
+  }
+  const body = Buffer.concat(parts);
+  sendCached(req, res, body, {
+    "content-type": "application/x-pem-file",
+    "cache-control": `public, max-age=${soonest ? Math.min(maxAge(soonest), 60) : 0}, must-revalidate`,
+  });
+}
+
+// CA certificates change only when a CA is added; a short cache is plenty.
+const caCache = new Map<string, { at: number; value: Awaited<ReturnType<typeof loadCa>> }>();
+async function loadCa(slug: string) {
+  return db().certificateAuthority.findUnique({ where: { slug }, select: { slug: true, certificateDer: true, parentId: true } });
+}
+async function cachedCa(slug: string) {
+  const hit = caCache.get(slug);
+  if (hit && Date.now() - hit.at < 10_000) return hit.value;
+  const value = await loadCa(slug);
+  caCache.set(slug, { at: Date.now(), value });
+  return value;
+}
+
+async function chainPem(slug: string): Promise<string | null> {
+  const out: string[] = [];
+  let ca = await cachedCa(slug);
+  if (!ca) return null;
+  while (ca) {
+    out.push(toPem(ca.certificateDer, "CERTIFICATE"));
+    const parentId: string | null = ca.parentId;
+    ca = parentId ? await db().certificateAuthority.findUnique({ where: { id: parentId }, select: { slug: true, certificateDer: true, parentId: true } }) : null;
+  }
+  return out.join("");
+}
+
+async function serveCa(req: IncomingMessage, res: ServerResponse, file: string) {
+  const headers = { "cache-control": "public, max-age=300" };
+  let m = /^([a-z0-9-]+)\.(cer|der|crt|pem)$/.exec(file);
+  if (m) {
+    const ca = await cachedCa(m[1]);
+    if (!ca) return notFound(res, "Unknown CA");
+    return m[2] === "pem"
+      ? sendCached(req, res, toPem(ca.certificateDer, "CERTIFICATE"), { ...headers, "content-type": "application/x-pem-file" })
+      : sendCached(req, res, Buffer.from(ca.certificateDer), { ...headers, "content-type": "application/pkix-cert" });
+  }
+  m = /^([a-z0-9-]+)\/chain\.pem$/.exec(file);
+  if (m) {
+    const pem = await chainPem(m[1]);
+    return pem ? sendCached(req, res, pem, { ...headers, "content-type": "application/x-pem-file" }) : notFound(res, "Unknown CA");
+  }
+  notFound(res);
+}
+
+/** Every CA certificate, issuing CAs first then roots: the cafile a broker needs. */
+async function serveBundle(req: IncomingMessage, res: ServerResponse) {
+  const cas = await db().certificateAuthority.findMany({ where: { status: "active" }, orderBy: [{ kind: "asc" }, { createdAt: "asc" }], select: { certificateDer: true } });
+  sendCached(req, res, cas.map((c) => toPem(c.certificateDer, "CERTIFICATE")).join(""), { "content-type": "application/x-pem-file", "cache-control": "public, max-age=60" });
+}
+
+function sendOcsp(res: ServerResponse, answer: OcspAnswer, method: string) {
+  const headers: Record<string, string> = { "content-type": "application/ocsp-response", "content-length": String(answer.body.length) };
+  if (method === "GET" && answer.cache) {
+    // RFC 5019 section 6: let HTTP caches keep a pre-produced answer until its nextUpdate.
+    headers["cache-control"] = `public, max-age=${maxAge(answer.cache.nextUpdate)}, no-transform, must-revalidate`;
+    headers["last-modified"] = answer.cache.producedAt.toUTCString();
+    headers.expires = answer.cache.nextUpdate.toUTCString();
+    headers.etag = `"${createHash("sha1").update(answer.body).digest("hex")}"`;
+  } else {
+    headers["cache-control"] = "no-cache, no-store";
+  }
+  res.writeHead(200, headers).end(answer.body);
+}
+
+function readBody(req: IncomingMessage, limit: number): Promise<Buffer | null> {
+  return new Promise((resolve, reject) => {
+    const declared = Number(req.headers["content-length"] ?? "0");
+    if (declared > limit) {
+      req.resume();
+      return resolve(null);
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on("data", (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) {
+        req.removeAllListeners("data");
+        req.resume();
+        resolve(null);
+      } else chunks.push(chunk);
+    });
+    req.on("end", () => resolve(size > limit ? null : Buffer.concat(chunks)));
+    req.on("error", reject);
+  });
+}
+
+async function serveOcsp(req: IncomingMessage, res: ServerResponse, rest: string) {
+  const slash = rest.indexOf("/");
+  const slug = slash === -1 ? rest : rest.slice(0, slash);
+  if (req.method === "POST" && slash === -1) {
+    const body = await readBody(req, OCSP_MAX_BODY);
+    if (!body) {
+      res.writeHead(413, { "content-type": "text/plain; charset=utf-8", connection: "close" }).end(`OCSP requests are limited to ${OCSP_MAX_BODY} bytes\n`);
+      return;
+    }
+    return sendOcsp(res, await answerOcsp(slug, new Uint8Array(body)), "POST");
+  }
+  if (req.method === "GET" && slash !== -1) {
+    // Everything after "<slug>/" is the request: base64 may itself contain "/".
+    let der: Uint8Array;
+    try {
+      der = decodeOcspGetPath(rest.slice(slash + 1));
+    } catch (e) {
+      return sendOcsp(res, { body: ocspErrorResponse(e instanceof OcspRequestError ? e.status : "malformedRequest") }, "GET");
+    }
+    if (der.length > OCSP_MAX_BODY) return sendOcsp(res, { body: ocspErrorResponse("malformedRequest") }, "GET");
+    return sendOcsp(res, await answerOcsp(slug, der), "GET");
+  }
+  if (req.method === "GET" && slash === -1) return sendOcsp(res, { body: ocspErrorResponse("malformedRequest") }, "GET");
+  methodNotAllowed(res, "GET, POST");
+}
+
+/** Dispatches /pki/* requests. */
+export const pkiHandler: BrokerHandler = async (req, res, url) => {
+  // The raw path: OCSP GET carries base64, whose "/" and "+" must not be normalised away.
+  const raw = (req.url ?? "").split("?")[0];
+  const path = raw.slice("/pki/".length);
+  if (path.startsWith("ocsp/")) return serveOcsp(req, res, path.slice("ocsp/".length));
+  if (req.method !== "GET" && req.method !== "HEAD") return methodNotAllowed(res, "GET, HEAD");
+  let m = /^crl\/([a-z0-9-]+)\.(crl|pem)$/.exec(url.pathname.slice("/pki/".length));
+  if (m) return serveCrl(req, res, m[1], m[2] === "crl" ? "der" : "pem");
+  if (path === "crls.pem") return serveAllCrls(req, res);
+  if (path === "chain.pem") return serveBundle(req, res);
+  m = /^ca\/(.+)$/.exec(path);
+  if (m) return serveCa(req, res, m[1]);
+  notFound(res);
+};

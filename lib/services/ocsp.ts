@@ -1,0 +1,236 @@
+// OCSP responder (RFC 6960, RFC 5019 profile): delegated responder certificates per issuing CA,
+// rotated well before they expire; nonce-less answers produced once and served from memory until
+// half their validity has passed or the CA's revocationVersion moves (a local revocation clears
+// the cache at once; a revocation on another instance within a second, by the version poll).
+import { db } from "../db";
+import { config } from "../config";
+import { getMasterKey } from "../secrets";
+import { authorize, SYSTEM_ACTOR, type Actor } from "../auth/roles";
+import { onRevocationChanged } from "../events";
+import { appendAudit } from "./audit";
+import { caSigner, caUrls, type CaRecord } from "./cas";
+import { exportPkcs8, exportSpki, generateKeyPair, issueCertificate, localSigner, openSecret, sealSecret, type Signer } from "../pki";
+import { buildOcspResponse, issuerMatcher, ocspCacheKey, ocspErrorResponse, OcspRequestError, parseOcspRequest, type OcspCertId, type OcspCertStatus } from "../pki/ocsp";
+
+const RESPONDER_DAYS = 30;
+/** A responder certificate is replaced when less than this is left (a third of its life). */
+const RESPONDER_ROTATE_MS = 10 * 86_400_000;
+/** Validity of an OCSP answer (nextUpdate − thisUpdate); re-produced at half of it. */
+const RESPONSE_VALIDITY_MS = 60 * 60_000;
+const CACHE_LIMIT = 200_000;
+
+interface Responder {
+  id: string;
+  certificateDer: Uint8Array;
+  signer: Signer;
+  notAfter: Date;
+}
+
+interface CaContext {
+  caId: string;
+  slug: string;
+  version: number;
+  /** Set by a local revocation event: re-read the version before answering. */
+  stale: boolean;
+  matches: ReturnType<typeof issuerMatcher>;
+  responder: Responder;
+  cache: Map<string, CachedAnswer>;
+}
+
+interface CachedAnswer {
+  der: Uint8Array;
+  producedAt: Date;
+  nextUpdate: Date;
+  refreshAt: number;
+}
+
+export interface OcspAnswer {
+  body: Uint8Array;
+  /** Present for successful, nonce-less answers that HTTP caches may keep until nextUpdate. */
+  cache?: { producedAt: Date; nextUpdate: Date };
+}
+
+interface OcspState {
+  contexts: Map<string, Promise<CaContext | null>>;
+  unsubscribe?: () => void;
+  poller?: NodeJS.Timeout;
+}
+const g = globalThis as unknown as { __certfleetOcsp?: OcspState };
+const state: OcspState = (g.__certfleetOcsp ??= { contexts: new Map() });
+
+const sealContext = (caSlug: string, responderSerial: string) => `ocsp-key:${caSlug}:${responderSerial}`;
+
+/** The CA's current responder; issues a new one when none is active or the current one nears expiry. */
+export async function ensureResponder(ca: CaRecord): Promise<Responder> {
+  const now = Date.now();
+  const current = await db().ocspResponder.findFirst({ where: { caId: ca.id, status: "active" }, orderBy: { notAfter: "desc" } });
+  if (current && current.notAfter.getTime() - now > RESPONDER_ROTATE_MS) {
+    const pkcs8 = openSecret(getMasterKey(), current.sealedKey, sealContext(ca.slug, current.serialHex));
+    return { id: current.id, certificateDer: current.certificateDer, signer: await localSigner("EC-P256", pkcs8), notAfter: current.notAfter };
+  }
+  const pair = await generateKeyPair("EC-P256");
+  const issued = await issueCertificate({
+    issuer: { certificate: ca.certificateDer, signer: await caSigner(ca) },
+    profile: "ocsp-responder",
+    subject: { commonName: `${ca.name} OCSP Responder`, organization: config().caOrganization },
+    publicKey: await exportSpki(pair.publicKey),
+    validityDays: RESPONDER_DAYS,
+    urls: caUrls(ca.slug),
+  });
+  const pkcs8 = await exportPkcs8(pair.privateKey);
+  const row = await db().$transaction(async (tx) => {
+    const created = await tx.ocspResponder.create({
+      data: { caId: ca.id, serialHex: issued.serialHex, notBefore: issued.notBefore, notAfter: issued.notAfter, certificateDer: new Uint8Array(issued.der), sealedKey: sealSecret(getMasterKey(), pkcs8, sealContext(ca.slug, issued.serialHex)) },
+    });
+    await tx.ocspResponder.updateMany({ where: { caId: ca.id, status: "active", id: { not: created.id } }, data: { status: "retired" } });
+    await appendAudit(tx, SYSTEM_ACTOR, { action: "ocsp.responder-issued", targetType: "ca", targetId: ca.id, details: { serial: issued.serialHex, notAfter: issued.notAfter } });
+    return created;
+  });
+  const signer = await localSigner("EC-P256", pkcs8);
+  pkcs8.fill(0);
+  return { id: row.id, certificateDer: row.certificateDer, signer, notAfter: row.notAfter };
+}
+
+async function loadContext(slug: string): Promise<CaContext | null> {
+  const ca = await db().certificateAuthority.findUnique({ where: { slug } });
+  if (!ca || ca.kind !== "issuing") return null;
+  return { caId: ca.id, slug, version: ca.revocationVersion, stale: false, matches: issuerMatcher(ca.certificateDer), responder: await ensureResponder(ca), cache: new Map() };
+}
+
+function context(slug: string): Promise<CaContext | null> {
+  let ctx = state.contexts.get(slug);
+  if (!ctx) {
+    ctx = loadContext(slug);
+    state.contexts.set(slug, ctx);
+    ctx.then((c) => { if (!c) state.contexts.delete(slug); }, () => state.contexts.delete(slug));
+  }
+  return ctx;
+}
+
+async function syncVersion(ctx: CaContext, version?: number) {
+  const current = version ?? (await db().certificateAuthority.findUniqueOrThrow({ where: { id: ctx.caId }, select: { revocationVersion: true } })).revocationVersion;
+  if (current !== ctx.version) {
+    ctx.cache.clear();
+    ctx.version = current;
+  }
+  ctx.stale = false;
+}
+
+async function statusOf(caId: string, items: OcspCertId[]): Promise<Map<string, OcspCertStatus>> {
+  const rows = await db().certificate.findMany({
+    where: { caId, serialHex: { in: [...new Set(items.map((i) => i.serialHex))] } },
+    select: { serialHex: true, status: true, revokedAt: true, revocationReason: true },
+  });
+  const out = new Map<string, OcspCertStatus>();
+  for (const r of rows) {
+    out.set(r.serialHex, r.revokedAt ? { type: "revoked", revokedAt: r.revokedAt, reason: r.revocationReason ?? 0 } : { type: "good" });
+  }
+  return out;
+}
+
+/**
+ * Answers one DER OCSPRequest for the CA `slug`. Protocol errors are answered in the protocol
+ * (malformedRequest, unauthorized, internalError), never as HTTP errors.
+ */
+export async function answerOcsp(slug: string, requestDer: Uint8Array): Promise<OcspAnswer> {
+  let request;
+  try {
+    request = parseOcspRequest(requestDer);
+  } catch (e) {
+    if (e instanceof OcspRequestError) return { body: ocspErrorResponse(e.status) };
+    return { body: ocspErrorResponse("malformedRequest") };
+  }
+  try {
+    const ctx = await context(slug);
+    // RFC 5019: a responder answers "unauthorized" for issuers it does not serve.
+    if (!ctx || !request.requests.every((r) => ctx.matches(r))) return { body: ocspErrorResponse("unauthorized") };
+    if (ctx.stale) await syncVersion(ctx);
+    if (ctx.responder.notAfter.getTime() - Date.now() <= RESPONDER_ROTATE_MS) {
+      const ca = await db().certificateAuthority.findUniqueOrThrow({ where: { id: ctx.caId } });
+      ctx.responder = await ensureResponder(ca);
+      ctx.cache.clear();
+    }
+    const cacheable = !request.nonce && request.requests.length === 1;
+    const key = cacheable ? ocspCacheKey(request.requests[0]) : "";
+    const now = Date.now();
+    if (cacheable) {
+      const hit = ctx.cache.get(key);
+      if (hit && now < hit.refreshAt) return { body: hit.der, cache: { producedAt: hit.producedAt, nextUpdate: hit.nextUpdate } };
+    }
+    const version = ctx.version;
+    const statuses = await statusOf(ctx.caId, request.requests);
+    const producedAt = new Date(Math.floor(now / 1000) * 1000);
+    const nextUpdate = new Date(producedAt.getTime() + RESPONSE_VALIDITY_MS);
+    const der = await buildOcspResponse({
+      responderCertificate: ctx.responder.certificateDer,
+      signer: ctx.responder.signer,
+      producedAt,
+      nonce: request.nonce,
+      responses: request.requests.map((r) => ({ certId: r, status: statuses.get(r.serialHex) ?? { type: "unknown" }, thisUpdate: producedAt, nextUpdate })),
+    });
+    if (!cacheable) return { body: der };
+    // Only cache what was produced from the current version (a revocation may have landed meanwhile).
+    if (ctx.version === version && !ctx.stale) {
+      if (ctx.cache.size >= CACHE_LIMIT) ctx.cache.delete(ctx.cache.keys().next().value!);
+      ctx.cache.set(key, { der, producedAt, nextUpdate, refreshAt: producedAt.getTime() + RESPONSE_VALIDITY_MS / 2 });
+    }
+    return { body: der, cache: { producedAt, nextUpdate } };
+  } catch (e) {
+    console.error("[certfleet] OCSP internal error:", e instanceof Error ? e.message : e);
+    return { body: ocspErrorResponse("internalError") };
+  }
+}
+
+/**
+ * Keeps the responder caches honest while the server runs: a local revocation marks the CA's
+ * cache stale at once; a poll picks up other instances' revocations within `pollMs`.
+ */
+export function startOcspWatcher(pollMs = 1000): () => void {
+  state.unsubscribe?.();
+  state.unsubscribe = onRevocationChanged(async (caId) => {
+    for (const ctx of state.contexts.values()) {
+      const c = await ctx.catch(() => null);
+      if (c && c.caId === caId) c.stale = true;
+    }
+  });
+  if (state.poller) clearInterval(state.poller);
+  let busy = false;
+  state.poller = setInterval(async () => {
+    if (busy || state.contexts.size === 0) return;
+    busy = true;
+    try {
+      const versions = await db().certificateAuthority.findMany({ where: { kind: "issuing" }, select: { id: true, revocationVersion: true } });
+      const byId = new Map(versions.map((v) => [v.id, v.revocationVersion]));
+      for (const ctx of state.contexts.values()) {
+        const c = await ctx.catch(() => null);
+        if (c && byId.has(c.caId)) await syncVersion(c, byId.get(c.caId));
+      }
+    } catch (e) {
+      console.error("[certfleet] OCSP version poll failed:", e instanceof Error ? e.message : e);
+    } finally {
+      busy = false;
+    }
+  }, pollMs);
+  state.poller.unref();
+  return () => {
+    if (state.poller) clearInterval(state.poller);
+    state.poller = undefined;
+    state.unsubscribe?.();
+    state.unsubscribe = undefined;
+  };
+}
+
+/** Makes sure every issuing CA has a current responder (server start and a daily timer). */
+export async function ensureAllResponders(): Promise<void> {
+  for (const ca of await db().certificateAuthority.findMany({ where: { kind: "issuing", status: "active" } })) await ensureResponder(ca);
+}
+
+export async function getOcspResponderStates(actor: Actor) {
+  authorize(actor, "cas:read");
+  const rows = await db().ocspResponder.findMany({ orderBy: { notAfter: "desc" }, include: { ca: { select: { slug: true } } } });
+  return rows.map((r) => ({ caId: r.caId, slug: r.ca.slug, serialHex: r.serialHex, notBefore: r.notBefore, notAfter: r.notAfter, status: r.status }));
+}
+
+export function forgetOcspStateForTests() {
+  state.contexts.clear();
+}

@@ -1,0 +1,3 @@
+-- AlterTable
+ALTER TABLE "Crl" ADD COLUMN     "revocationVersion" INTEGER NOT NULL DEFAULT 0,
+ADD COLUMN     "sizeBytes" INTEGER NOT NULL DEFAULT 0;
