@@ -9,6 +9,8 @@ import { createUser } from "../lib/services/users";
 import { createApiToken, revokeApiToken } from "../lib/services/tokens";
 import { AppError } from "../lib/errors";
 import { listCas } from "../lib/services/cas";
+import { brokerSyncCommand, BROKER_SYNC_USAGE } from "./broker-sync";
+import { brokerConfigCommand, BROKER_CONFIG_USAGE } from "./broker-config";
 
 const USAGE = `usage: certfleet <command>
   db migrate                                         apply pending migrations
@@ -16,7 +18,13 @@ const USAGE = `usage: certfleet <command>
   token create --name N --role R [--expires-days D]  prints the token once
   token revoke --name N
   ca list                                            certificate authorities with their URLs
-roles: ${ROLES.join(", ")}`;
+  broker-sync …                                      keep a broker's CA chain, CRLs and PSK file current
+  broker-config --broker mosquitto|emqx …            print a working listener configuration
+roles: ${ROLES.join(", ")}
+
+${BROKER_SYNC_USAGE}
+
+${BROKER_CONFIG_USAGE}`;
 
 type Handler = (argv: string[]) => Promise<void>;
 
@@ -66,6 +74,8 @@ const commands: Record<string, Handler> = {
     const revoked = await revokeApiToken(SYSTEM_ACTOR, { name: values.name });
     console.log(`revoked token "${revoked.name}"`);
   },
+  "broker-sync": (argv) => brokerSyncCommand(argv),
+  "broker-config": (argv) => brokerConfigCommand(argv),
   "ca list": async () => {
     for (const ca of await listCas(SYSTEM_ACTOR)) {
       console.log(`${ca.slug}\t${ca.kind}\t${ca.keyAlgorithm}\t${ca.status}\tnotAfter ${ca.notAfter.toISOString()}\t${ca.subject}\tsha256 ${ca.fingerprint}`);

@@ -116,9 +116,12 @@ async function serveCa(req: IncomingMessage, res: ServerResponse, file: string) 
   notFound(res);
 }
 
-/** Every CA certificate, issuing CAs first then roots: the cafile a broker needs. */
+/**
+ * Every CA certificate, issuing CAs first then roots: the cafile a broker needs. Retired CAs stay
+ * while their certificates may still be in use; /pki/crls.pem covers the same issuing CAs.
+ */
 async function serveBundle(req: IncomingMessage, res: ServerResponse) {
-  const cas = await db().certificateAuthority.findMany({ where: { status: "active" }, orderBy: [{ kind: "asc" }, { createdAt: "asc" }], select: { certificateDer: true } });
+  const cas = await db().certificateAuthority.findMany({ orderBy: [{ kind: "asc" }, { createdAt: "asc" }], select: { certificateDer: true } });
   sendCached(req, res, cas.map((c) => toPem(c.certificateDer, "CERTIFICATE")).join(""), { "content-type": "application/x-pem-file", "cache-control": "public, max-age=60" });
 }
 

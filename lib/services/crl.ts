@@ -67,6 +67,9 @@ function toServed(ca: Pick<CaRecord, "id" | "slug">, row: { number: bigint; this
 /** Signs and stores a new CRL for the CA; returns it. */
 async function generateCrl(caId: string): Promise<ServedCrl> {
   const now = new Date(Math.floor(Date.now() / 1000) * 1000);
+  // thisUpdate a minute in the past: a broker whose clock lags a little would otherwise see a CRL
+  // that is "not yet valid" — and mosquitto then refuses every client.
+  const thisUpdate = new Date(now.getTime() - 60_000);
   const { ca, revoked } = await db().$transaction(async (tx) => {
     const ca = await tx.certificateAuthority.update({ where: { id: caId }, data: { crlNumber: { increment: 1 } } });
     // Expired certificates leave the CRL (RFC 5280 3.3 allows it): the list only grows with the
@@ -95,9 +98,9 @@ async function generateCrl(caId: string): Promise<ServedCrl> {
   const uris = JSON.parse(ca.crlUris) as string[];
   const idpUris = uris.length ? uris : [caUrls(ca.slug).crl];
   const nextUpdate = new Date(now.getTime() + validityMs());
-  const der = await buildCrl({ issuerCertificate: ca.certificateDer, signer: await caSigner(ca), crlNumber: ca.crlNumber, thisUpdate: now, nextUpdate, entries, idpUris });
+  const der = await buildCrl({ issuerCertificate: ca.certificateDer, signer: await caSigner(ca), crlNumber: ca.crlNumber, thisUpdate, nextUpdate, entries, idpUris });
   const row = await db().crl.create({
-    data: { caId, number: ca.crlNumber, thisUpdate: now, nextUpdate, entryCount: entries.length, revocationVersion: ca.revocationVersion, sizeBytes: der.length, der },
+    data: { caId, number: ca.crlNumber, thisUpdate, nextUpdate, entryCount: entries.length, revocationVersion: ca.revocationVersion, sizeBytes: der.length, der },
   });
   const old = await db().crl.findMany({ where: { caId }, orderBy: { number: "desc" }, skip: KEEP_STORED, select: { id: true } });
   if (old.length) await db().crl.deleteMany({ where: { id: { in: old.map((o) => o.id) } } });

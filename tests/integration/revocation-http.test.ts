@@ -151,7 +151,7 @@ describe.each(testProviders())("broker endpoints on %s", (provider) => {
     expect(text).toContain("dev-b.pem: good");
 
     work.ok(["ocsp", "-issuer", "issuing.pem", "-cert", "dev-b.pem", "-reqout", "nonce.req"]);
-    const withNonce = await fetch(`${server.url}/pki/ocsp/issuing-1`, { method: "POST", headers: { "content-type": "application/ocsp-request" }, body: work.read("nonce.req") });
+    const withNonce = await fetch(`${server.url}/pki/ocsp/issuing-1`, { method: "POST", headers: { "content-type": "application/ocsp-request" }, body: new Uint8Array(work.read("nonce.req")) });
     work.file("nonce.resp", Buffer.from(await withNonce.arrayBuffer()));
     const checked = work.run(["ocsp", "-reqin", "nonce.req", "-respin", "nonce.resp", "-CAfile", "root.pem", "-verify_other", "issuing.pem", "-resp_text"]);
     expect(checked.stdout + checked.stderr).toContain("Response verify OK");
@@ -160,7 +160,7 @@ describe.each(testProviders())("broker endpoints on %s", (provider) => {
 
   it("answers bad OCSP input in the protocol and keeps serving", async () => {
     const postRaw = async (body: Uint8Array | string, slug = "issuing-1") => {
-      const res = await fetch(`${server.url}/pki/ocsp/${slug}`, { method: "POST", headers: { "content-type": "application/ocsp-request" }, body });
+      const res = await fetch(`${server.url}/pki/ocsp/${slug}`, { method: "POST", headers: { "content-type": "application/ocsp-request" }, body: typeof body === "string" ? body : new Uint8Array(body) });
       return { status: res.status, body: Buffer.from(await res.arrayBuffer()) };
     };
     work.ok(["ocsp", "-issuer", "issuing.pem", "-cert", "dev-b.pem", "-no_nonce", "-reqout", "ok.req"]);

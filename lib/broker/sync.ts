@@ -1,0 +1,336 @@
+// broker-sync: keeps a broker's CA chain, CRLs and PSK file in step with CertFleet. One run =
+// conditional downloads, verification, atomic installs, at most one broker reload.
+import { mkdir, readFile } from "node:fs/promises";
+import path from "node:path";
+import { systemClock, type Clock } from "../pki/clock";
+import type { CrlInfo } from "../pki/crl";
+import { CLOCK_SKEW_MS } from "../pki/validity";
+import { OUTPUT_FILES, readFileIfExists, writeFileAtomic, type OutputFile } from "./files";
+import { displayUrl, fetchConditional, type FetchResult } from "./http";
+import { reloadBroker, type ReloadSpec } from "./reload";
+import { RefusedError, identifyCrls, parseCaChain, validatePskFile, verifyCrlSet, type CaChain, type PskFormat } from "./verify";
+
+export type PskMode =
+  /** Fetch it when a token is given; a 404 (no PSKs on the server yet) skips it — unless psk.txt is already installed. */
+  | "auto"
+  /** The PSK listener depends on it: a missing token or a 404 is an error. */
+  | "require"
+  /** Never fetch or touch psk.txt. */
+  | "off";
+
+export interface SyncOptions {
+  /** Base URL of CertFleet (CERTFLEET_PUBLIC_URL), e.g. "https://pki.example.com". */
+  url: string;
+  /** Bearer token of a broker-role API token; only the PSK file needs it. */
+  token?: string;
+  /** PEM CA bundle to trust for an https URL. */
+  caFile?: string;
+  /** Output directory (created when missing). */
+  outDir: string;
+  /** Broker the PSK file is for. */
+  format: PskFormat;
+  psk?: PskMode;
+  /** How to make the broker pick up changed files; without it files are installed and a warning says so. */
+  reload?: ReloadSpec;
+  clock?: Clock;
+  /** Clock difference tolerated for a CRL's thisUpdate (default 5 min, like certificate backdating). */
+  maxClockSkewMs?: number;
+  timeoutMs?: number;
+  /** Progress lines (the CLI prints them on stderr). Never given a secret. */
+  log?: (line: string) => void;
+  /** Injected for tests; waits for a CRL whose thisUpdate is a few seconds ahead of this clock. */
+  sleep?: (ms: number) => Promise<void>;
+}
+
+export interface SyncResult {
+  /** Output files (names in OUTPUT_FILES) replaced by this run. */
+  changed: OutputFile[];
+  /** Output files left as they were: not modified on the server, identical, or not served. */
+  skipped: OutputFile[];
+  /** Set when the broker was reloaded: what was done (e.g. "sent SIGHUP to pid 123"). */
+  reloaded?: string;
+  warnings: string[];
+}
+
+/** Something was refused or failed; the files concerned are unchanged (others may have been installed). */
+export class BrokerSyncError extends Error {
+  constructor(
+    readonly failures: string[],
+    readonly result: SyncResult,
+  ) {
+    super(failures.join("; "));
+    this.name = "BrokerSyncError";
+  }
+}
+
+type Resource = "chain" | "crls" | "psk";
+
+interface SyncState {
+  version: 1;
+  /** ETag per resource, valid only for the URL it was obtained from. */
+  etags: Partial<Record<Resource, { url: string; etag: string }>>;
+  /**
+   * Highest CRL number installed per issuer (key: see CaCertificate.issuerKey), decimal. RFC 5280
+   * CRL numbers only grow; a lower one is a replayed or rolled-back CRL that could un-revoke.
+   */
+  crlNumbers: Record<string, { number: string; issuer: string }>;
+  /** A reload failed after files were installed: retry it on the next run. */
+  pendingReload?: boolean;
+  lastSuccess?: string;
+}
+
+function emptyState(): SyncState {
+  return { version: 1, etags: {}, crlNumbers: {} };
+}
+
+async function loadState(file: string, warnings: string[]): Promise<SyncState> {
+  const raw = await readFileIfExists(file);
+  if (!raw) return emptyState();
+  try {
+    const parsed = JSON.parse(raw.toString("utf8")) as Partial<SyncState>;
+    if (parsed.version !== 1 || typeof parsed.etags !== "object" || typeof parsed.crlNumbers !== "object") throw new Error("unknown layout");
+    return { version: 1, etags: parsed.etags ?? {}, crlNumbers: parsed.crlNumbers ?? {}, pendingReload: parsed.pendingReload === true || undefined, lastSuccess: parsed.lastSuccess };
+  } catch {
+    // Losing ETags only costs a download; CRL numbers are also recovered from the installed crl.pem.
+    warnings.push(`${OUTPUT_FILES.state} is unreadable; starting from the installed files`);
+    return emptyState();
+  }
+}
+
+export function resourceUrls(base: string, format: PskFormat): Record<Resource, URL> {
+  let root: URL;
+  try {
+    root = new URL(base.endsWith("/") ? base : `${base}/`);
+  } catch {
+    throw new Error(`--url "${base}" is not an absolute URL`);
+  }
+  if (root.protocol !== "http:" && root.protocol !== "https:") throw new Error(`--url must be http or https, got ${root.protocol}`);
+  if (root.search || root.hash) throw new Error("--url must be the base URL of CertFleet, without query or fragment");
+  if (root.username || root.password) throw new Error("--url must not carry credentials; use --token");
+  return {
+    chain: new URL("pki/chain.pem", root),
+    crls: new URL("pki/crls.pem", root),
+    psk: new URL(`api/v1/broker/psk-file?format=${format}`, root),
+  };
+}
+
+function message(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
+
+export async function syncOnce(options: SyncOptions): Promise<SyncResult> {
+  const clock = options.clock ?? systemClock;
+  const log = options.log ?? (() => undefined);
+  const sleep = options.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
+  const urls = resourceUrls(options.url, options.format);
+  const out = options.outDir;
+  const file = (name: string) => path.join(out, name);
+  await mkdir(out, { recursive: true, mode: 0o755 });
+  const ca = options.caFile ? await readFile(options.caFile).catch((e: NodeJS.ErrnoException) => {
+    throw new Error(`--ca-file ${options.caFile}: ${e.code ?? e.message}`);
+  }) : undefined;
+
+  const result: SyncResult = { changed: [], skipped: [], warnings: [] };
+  const failures: string[] = [];
+  const state = await loadState(file(OUTPUT_FILES.state), result.warnings);
+  let stateDirty = false;
+
+  const installed = {
+    chain: await readFileIfExists(file(OUTPUT_FILES.chain)),
+    crls: await readFileIfExists(file(OUTPUT_FILES.crl)),
+    psk: await readFileIfExists(file(OUTPUT_FILES.psk)),
+  };
+  const fetchResource = (resource: Resource, conditional: boolean, token?: string): Promise<FetchResult> => {
+    const url = urls[resource];
+    const known = state.etags[resource];
+    // An ETag only proves we hold that version if the file is still there and came from this URL.
+    const etag = conditional && installed[resource] && known?.url === url.href ? known.etag : undefined;
+    return fetchConditional(url, { etag, token, ca, timeoutMs: options.timeoutMs });
+  };
+  const rememberEtag = (resource: Resource, res: FetchResult) => {
+    if (res.status !== 200) return;
+    if (res.etag) state.etags[resource] = { url: urls[resource].href, etag: res.etag };
+    else delete state.etags[resource];
+    stateDirty = true;
+  };
+
+  // --- CA chain + CRLs: one unit, because the broker needs them consistent with each other.
+  try {
+    const chainRes = await fetchResource("chain", true);
+    if (chainRes.status === 404) throw new Error(`${displayUrl(urls.chain)}: HTTP 404 (is --url the CertFleet base URL?)`);
+    // A new chain may add an issuing CA: then fetch the CRLs in full, whatever our ETag says.
+    const crlRes = await fetchResource("crls", chainRes.status === 304);
+    if (crlRes.status === 404) throw new Error(`${displayUrl(urls.crls)}: HTTP 404 (is --url the CertFleet base URL?)`);
+    const now = clock.now();
+    const chainText = bodyOrInstalled(chainRes, installed.chain, urls.chain);
+    const chain = await parseCaChain(chainText, now, chainRes.status === 200 ? "downloaded CA chain" : `installed ${OUTPUT_FILES.chain}`);
+    result.warnings.push(...chain.warnings);
+
+    const crlText = bodyOrInstalled(crlRes, installed.crls, urls.crls);
+    // Rollback protection only matters for a download; a 304 re-checks the installed set as it is.
+    const installedNumbers = crlRes.status === 200 ? await installedCrlNumbers(state, installed.crls, chain) : {};
+    let crls;
+    try {
+      crls = await verifyCrlSet(crlText, chain, { now, maxClockSkewMs: options.maxClockSkewMs ?? CLOCK_SKEW_MS, installedNumbers }, crlRes.status === 200 ? "downloaded CRL set" : `installed ${OUTPUT_FILES.crl}`);
+    } catch (e) {
+      if (crlRes.status === 304 && e instanceof RefusedError) {
+        throw new RefusedError(`${e.message} — and the server has nothing newer (${displayUrl(urls.crls)} answered 304 Not Modified); the broker may be refusing clients`);
+      }
+      throw e;
+    }
+    result.warnings.push(...crls.warnings);
+    if (crls.notBefore) {
+      const wait = crls.notBefore.getTime() - clock.now().getTime();
+      if (wait > 0) {
+        // Installing now would make OpenSSL see a "not yet valid" CRL and refuse every client.
+        log(`${OUTPUT_FILES.crl}: thisUpdate is ${Math.ceil(wait / 1000)} s ahead of this host's clock; waiting before installing`);
+        await sleep(wait);
+      }
+    }
+
+    // CRLs before the chain: a CRL for a CA the broker does not trust yet is harmless, while a new
+    // issuing CA without its CRL would lock out that CA's devices until the next write.
+    if (await install(file(OUTPUT_FILES.crl), crls.pem, installed.crls, 0o644)) {
+      result.changed.push(OUTPUT_FILES.crl);
+      log(
+        `${OUTPUT_FILES.crl}: installed ${crls.crls
+          .map((c) => `"${c.issuer.subject}" #${c.info.number} (${c.info.count} revoked, next update ${c.info.nextUpdate!.toISOString()})`)
+          .join(", ")}`,
+      );
+    } else result.skipped.push(OUTPUT_FILES.crl);
+    if (await install(file(OUTPUT_FILES.chain), chain.pem, installed.chain, 0o644)) {
+      result.changed.push(OUTPUT_FILES.chain);
+      log(`${OUTPUT_FILES.chain}: installed ${chain.certificates.length} CA certificate(s): ${chain.certificates.map((c) => `"${c.subject}"`).join(", ")}`);
+    } else result.skipped.push(OUTPUT_FILES.chain);
+
+    for (const crl of crls.crls) {
+      const previous = state.crlNumbers[crl.issuer.issuerKey];
+      if (!previous || BigInt(previous.number) < crl.info.number!) {
+        state.crlNumbers[crl.issuer.issuerKey] = { number: crl.info.number!.toString(), issuer: crl.issuer.subject };
+        stateDirty = true;
+      }
+    }
+    rememberEtag("chain", chainRes);
+    rememberEtag("crls", crlRes);
+    reportFreshness(crls.crls.map((c) => ({ subject: c.issuer.subject, info: c.info })), now, result.warnings);
+  } catch (e) {
+    failures.push(`${OUTPUT_FILES.chain} + ${OUTPUT_FILES.crl} not updated: ${message(e)}`);
+    for (const f of [OUTPUT_FILES.crl, OUTPUT_FILES.chain]) if (!result.changed.includes(f)) result.skipped.push(f);
+  }
+
+  // --- PSK file: independent of the chain, so a PSK problem never holds back a revocation.
+  const pskMode = options.psk ?? "auto";
+  if (pskMode === "off") {
+    result.skipped.push(OUTPUT_FILES.psk);
+  } else {
+    // Once installed, psk.txt feeds a listener: a server that stops serving it is an error, not "no PSKs".
+    const required = pskMode === "require" || installed.psk !== undefined;
+    try {
+      if (!options.token) {
+        if (required) throw new Error("a broker token (--token) is needed to download the PSK file");
+        result.skipped.push(OUTPUT_FILES.psk);
+      } else {
+        const res = await fetchResource("psk", true, options.token);
+        if (res.status === 404) {
+          if (required) throw new Error(`${displayUrl(urls.psk)}: HTTP 404 (the server serves no PSK file)`);
+          result.skipped.push(OUTPUT_FILES.psk);
+        } else if (res.status === 304) {
+          result.skipped.push(OUTPUT_FILES.psk);
+        } else {
+          const check = validatePskFile(res.body, options.format);
+          result.warnings.push(...check.warnings);
+          if (await install(file(OUTPUT_FILES.psk), res.body, installed.psk, 0o640)) {
+            result.changed.push(OUTPUT_FILES.psk);
+            log(`${OUTPUT_FILES.psk}: installed ${check.entries} ${options.format} PSK identit${check.entries === 1 ? "y" : "ies"}`);
+          } else result.skipped.push(OUTPUT_FILES.psk);
+          rememberEtag("psk", res);
+        }
+      }
+    } catch (e) {
+      failures.push(`${OUTPUT_FILES.psk} not updated: ${message(e)}`);
+      if (!result.skipped.includes(OUTPUT_FILES.psk)) result.skipped.push(OUTPUT_FILES.psk);
+    }
+  }
+
+  // A reload that failed last time is retried even when nothing changed since: the files are in
+  // place, but the broker is still running on the old ones.
+  if (result.changed.length || (state.pendingReload && options.reload)) {
+    if (options.reload) {
+      try {
+        result.reloaded = await reloadBroker(options.reload);
+        log(result.reloaded);
+        if (state.pendingReload) {
+          delete state.pendingReload;
+          stateDirty = true;
+        }
+      } catch (e) {
+        const what = result.changed.length ? `${result.changed.join(", ")} installed` : "files installed earlier";
+        failures.push(`${what} but the broker was not reloaded: ${message(e)}`);
+        state.pendingReload = true;
+        stateDirty = true;
+      }
+    } else {
+      result.warnings.push(`${result.changed.join(", ")} changed: reload the broker (no --reload-pid or --reload-cmd given)`);
+    }
+  }
+
+  if (failures.length === 0) {
+    state.lastSuccess = clock.now().toISOString();
+    stateDirty = true;
+  }
+  if (stateDirty) {
+    try {
+      await writeFileAtomic(file(OUTPUT_FILES.state), `${JSON.stringify(state, null, 2)}\n`, 0o600);
+    } catch (e) {
+      failures.push(`${OUTPUT_FILES.state} not written: ${message(e)}`);
+    }
+  }
+  for (const w of result.warnings) log(`warning: ${w}`);
+  if (failures.length) throw new BrokerSyncError(failures, result);
+  return result;
+}
+
+/** The text to verify: the download, or the installed file after a 304 Not Modified. */
+function bodyOrInstalled(res: FetchResult, installedBytes: Buffer | undefined, url: URL): string {
+  if (res.status === 200) return res.body.toString("latin1");
+  // 304 is only expected for If-None-Match, which is only sent when the file is installed.
+  if (!installedBytes) throw new Error(`${displayUrl(url)}: HTTP ${res.status} for an unconditional request`);
+  return installedBytes.toString("latin1");
+}
+
+/** Writes `content` unless the installed bytes are identical; returns whether it wrote. */
+async function install(target: string, content: string | Uint8Array, current: Buffer | undefined, mode: number): Promise<boolean> {
+  const bytes = typeof content === "string" ? Buffer.from(content, "latin1") : Buffer.from(content);
+  if (current && current.equals(bytes)) return false;
+  await writeFileAtomic(target, bytes, mode);
+  return true;
+}
+
+/**
+ * CRL numbers to refuse going below: the state file's record, raised by what the installed
+ * crl.pem actually holds (so deleting the state file does not open the door to a replay).
+ */
+async function installedCrlNumbers(state: SyncState, installedCrls: Buffer | undefined, chain: CaChain): Promise<Record<string, string>> {
+  const numbers: Record<string, string> = {};
+  for (const [key, value] of Object.entries(state.crlNumbers)) numbers[key] = value.number;
+  if (!installedCrls) return numbers;
+  for (const crl of await identifyCrls(installedCrls.toString("latin1"), chain)) {
+    const key = crl.issuer.issuerKey;
+    if (crl.info.number !== undefined && (numbers[key] === undefined || BigInt(numbers[key]) < crl.info.number)) {
+      numbers[key] = crl.info.number.toString();
+    }
+  }
+  return numbers;
+}
+
+/** Warns when an installed CRL is in the last quarter of its life: the server should have re-signed it. */
+function reportFreshness(crls: { subject: string; info: CrlInfo }[], now: Date, warnings: string[]) {
+  for (const { subject, info } of crls) {
+    if (!info.nextUpdate) continue;
+    const life = info.nextUpdate.getTime() - info.thisUpdate.getTime();
+    const left = info.nextUpdate.getTime() - now.getTime();
+    if (left < life / 4) {
+      warnings.push(`the CRL of "${subject}" expires at ${info.nextUpdate.toISOString()}; mosquitto refuses every client after that unless a newer CRL is installed`);
+    }
+  }
+}
