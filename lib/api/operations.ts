@@ -4,6 +4,7 @@ import { z } from "zod";
 import type { Permission } from "../auth/roles";
 import { ZDeviceQuery, ZDeviceUpdate, ZNewDevice } from "../validation/devices";
 import { ZCertificateQuery, ZIssueCertificate, ZRenewCertificate, ZRevokeCertificate } from "../validation/certificates";
+import { ZCreatePsk, ZPskFileQuery, ZRevealPsk } from "../validation/psk";
 
 export interface Operation {
   method: "GET" | "POST" | "PATCH" | "DELETE";
@@ -42,6 +43,27 @@ export const OPERATIONS = {
   revokeCertificate: op({ method: "POST", path: "/api/v1/certificates/{id}/revoke", summary: "Revoke with an RFC 5280 reason", tag: "certificates", permission: "certificates:write", body: ZRevokeCertificate, success: 200 }),
   unholdCertificate: op({ method: "POST", path: "/api/v1/certificates/{id}/unhold", summary: "Release a certificateHold", tag: "certificates", permission: "certificates:write", success: 200 }),
   openapi: op({ method: "GET", path: "/api/v1/openapi.json", summary: "This document", tag: "meta", permission: "public", success: 200 }),
+  listPsks: op({ method: "GET", path: "/api/v1/devices/{id}/psk", summary: "List the device's PSKs (identities, versions, status; never keys)", tag: "psk", permission: "psk:read", success: 200 }),
+  createOrRotatePsk: op({
+    method: "POST",
+    path: "/api/v1/devices/{id}/psk",
+    summary: "Create the device's PSK, or rotate it (overlapSeconds > 0: new identity version, old key valid until the window ends). Answers identity, key and keyHex once",
+    tag: "psk",
+    permission: "psk:write",
+    body: ZCreatePsk,
+    success: 201,
+  }),
+  revokePsk: op({ method: "DELETE", path: "/api/v1/devices/{id}/psk", summary: "Revoke every live PSK of the device (gone from the broker exports at once)", tag: "psk", permission: "psk:write", success: 200 }),
+  revealPsk: op({ method: "POST", path: "/api/v1/devices/{id}/psk/reveal", summary: "Show a live PSK's key again (admin only, audited)", tag: "psk", permission: "psk:reveal", body: ZRevealPsk, success: 200 }),
+  brokerPskFile: op({
+    method: "GET",
+    path: "/api/v1/broker/psk-file",
+    summary: "PSK file in the broker's encoding (text/plain; ETag / If-None-Match). mosquitto: identity:hex(ASCII(key)); emqx: identity:key plus tombstones for recently revoked identities",
+    tag: "broker",
+    permission: "broker:read",
+    query: ZPskFileQuery,
+    success: 200,
+  }),
 } satisfies Record<string, Operation>;
 
 export type OperationId = keyof typeof OPERATIONS;

@@ -1,8 +1,10 @@
 // Which requests the custom server answers itself, before Next: the broker endpoints.
 import type { BrokerHandler } from "./types";
 import { pkiHandler } from "./pki";
+import { pskFileHandler, PSK_FILE_PATH } from "./psk-file";
 
 export function brokerRoute(pathname: string): BrokerHandler | null {
   if (pathname.startsWith("/pki/")) return pkiHandler;
+  if (pathname === PSK_FILE_PATH) return pskFileHandler;
   return null;
 }

@@ -4,6 +4,8 @@ import { AppError, notFound } from "../errors";
 import { authorize, type Actor } from "../auth/roles";
 import { withAudit } from "./audit";
 import { revokeCertificatesInTx } from "./revocation";
+import { markPskChanged } from "./psk";
+import { emitPskChanged, emitRevocationChanged } from "../events";
 import type { TDeviceQuery, TDeviceUpdate, TNewDevice } from "../validation/devices";
 import type { Prisma } from "../generated/sqlite/client";
 
@@ -110,13 +112,16 @@ export async function updateDevice(actor: Actor, id: string, change: TDeviceUpda
  */
 export async function decommissionDevice(actor: Actor, id: string): Promise<DeviceView> {
   authorize(actor, "devices:write");
-  return withAudit(actor, async (tx) => {
+  let revokedCaIds: string[] = [];
+  const result = await withAudit(actor, async (tx) => {
     const device = await tx.device.findUnique({ where: { id } });
     if (!device) throw notFound("Device");
     if (device.status === "decommissioned") throw new AppError("INVALID_STATE", "The device is already decommissioned");
-    const certificates = await tx.certificate.findMany({ where: { deviceId: id, status: { in: ["active", "superseded"] }, revokedAt: null }, select: { id: true } });
+    const certificates = await tx.certificate.findMany({ where: { deviceId: id, status: { in: ["active", "superseded"] }, revokedAt: null }, select: { id: true, caId: true } });
+    revokedCaIds = [...new Set(certificates.map((c) => c.caId))];
     await revokeCertificatesInTx(tx, certificates.map((c) => c.id), 5 /* cessationOfOperation */, new Date());
     const psks = await tx.psk.updateMany({ where: { deviceId: id, status: "active" }, data: { status: "revoked", revokedAt: new Date() } });
+    if (psks.count) await markPskChanged(tx);
     const updated = await tx.device.update({ where: { id }, data: { status: "decommissioned", hasPsk: false }, include: deviceInclude });
     return {
       result: toDeviceView(updated),
@@ -128,6 +133,9 @@ export async function decommissionDevice(actor: Actor, id: string): Promise<Devi
       },
     };
   });
+  emitPskChanged();
+  for (const caId of revokedCaIds) emitRevocationChanged(caId);
+  return result;
 }
 
 // Keyset cursors: base64url JSON of the last row's sort key and id.
