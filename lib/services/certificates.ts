@@ -114,18 +114,19 @@ async function loadActiveDevice(tx: Tx | ReturnType<typeof db>, deviceId: string
   return device;
 }
 
-/** Signs a device-client certificate (no database writes). Exposed for the demo seed and benchmarks. */
+/** Signs a device's certificate (no database writes). Exposed for the demo seed and benchmarks. */
 export async function signDeviceCertificate(params: {
   ca: CaRecord;
   deviceName: string;
   key: KeyMaterial;
+  profile?: "device-client" | "broker-server";
   sans?: SubjectAltNames;
   validityDays?: number;
   clock?: Clock;
 }) {
   return issueCertificate({
     issuer: { certificate: params.ca.certificateDer, signer: await caSigner(params.ca) },
-    profile: "device-client",
+    profile: params.profile ?? "device-client",
     subject: { commonName: params.deviceName, organization: config().caOrganization },
     sans: params.sans,
     publicKey: params.key.spki,
@@ -208,7 +209,7 @@ export async function issueDeviceCertificate(actor: Actor, deviceId: string, inp
   const ca = await findIssuingCa(input.caId);
   const key = await keyFromRequest(input);
   return retryOnSerialCollision(async () => {
-    const issued = await signDeviceCertificate({ ca, deviceName: device.name, key, sans: input.sans, validityDays: input.validityDays, clock });
+    const issued = await signDeviceCertificate({ ca, deviceName: device.name, key, profile: input.profile, sans: input.sans, validityDays: input.validityDays, clock });
     const row = await withAudit(actor, async (tx) => {
       await loadActiveDevice(tx, deviceId);
       const created = await recordIssued(tx, { ca, deviceId, issued, key, sans: input.sans });
@@ -242,7 +243,8 @@ export async function renewCertificate(actor: Actor, certificateId: string, inpu
   const sans = JSON.parse(old.sans) as SubjectAltNames;
   const validityDays = input.validityDays ?? Math.max(1, Math.round((old.notAfter.getTime() - old.notBefore.getTime()) / 86_400_000));
   return retryOnSerialCollision(async () => {
-    const issued = await signDeviceCertificate({ ca, deviceName: device.name, key, sans, validityDays, clock });
+    const profile = old.profile === "broker-server" ? "broker-server" : "device-client";
+    const issued = await signDeviceCertificate({ ca, deviceName: device.name, key, profile, sans, validityDays, clock });
     const row = await withAudit(actor, async (tx) => {
       // Re-check inside the transaction: two clicks on Renew must not both succeed.
       const claimed = await tx.certificate.updateMany({

@@ -27,11 +27,17 @@ export const ZIssueCertificate = z
     csr: z.string().min(1).max(64 * 1024).optional(),
     generateKey: z.object({ algorithm: z.enum(KEY_ALGORITHMS).default("EC-P256") }).strict().optional(),
     caId: z.string().max(64).optional(),
+    /** device-client (default) for devices; broker-server for an MQTT broker's own TLS identity (needs sans.dns or sans.ip). */
+    profile: z.enum(["device-client", "broker-server"]).default("device-client"),
     validityDays: z.number().int().min(1).max(3650).optional(),
     sans: ZSans.optional(),
     ...ZKeyDelivery,
   })
   .strict()
+  .refine((v) => v.profile !== "broker-server" || (v.sans?.dns?.length ?? 0) + (v.sans?.ip?.length ?? 0) > 0, {
+    message: "A broker-server certificate needs at least one DNS name or IP address in sans",
+    path: ["sans"],
+  })
   .refine((v) => (v.csr === undefined) !== (v.generateKey === undefined), { message: 'Give exactly one of "csr" or "generateKey"', path: ["csr"] })
   .refine((v) => v.format !== "pkcs12" || (v.generateKey && v.password), { message: "A PKCS#12 needs generateKey and a password", path: ["password"] });
 export type TIssueCertificate = z.infer<typeof ZIssueCertificate>;

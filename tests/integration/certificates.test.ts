@@ -108,6 +108,18 @@ describe.each(testProviders())("certificate lifecycle on %s", (provider) => {
     expect(audit).not.toContain(keyB64.slice(20, 80));
   });
 
+  it("issues a broker-server certificate for a broker's names, and refuses one without names", async () => {
+    const device = await createDevice(operator, { name: "broker-east" });
+    const out = await issue(device.id, { generateKey: { algorithm: "EC-P256" }, profile: "broker-server", sans: { dns: ["mqtt.example.net"], ip: ["10.1.2.3"] } });
+    work.file("broker.pem", out.certificatePem);
+    expect(work.ok(["verify", "-CAfile", "root.pem", "-untrusted", "issuing.pem", "-purpose", "sslserver", "broker.pem"])).toContain("OK");
+    const text = work.ok(["x509", "-in", "broker.pem", "-noout", "-text"]);
+    expect(text).toContain("TLS Web Server Authentication");
+    expect(text).toMatch(/DNS:mqtt\.example\.net, IP Address:10\.1\.2\.3/);
+    expect(out.certificate.profile).toBe("broker-server");
+    expect(() => ZIssueCertificate.parse({ generateKey: { algorithm: "EC-P256" }, profile: "broker-server" })).toThrow(/DNS name or IP/);
+  });
+
   it("packs a generated key as a PKCS#12 that OpenSSL 3 opens without -legacy", async () => {
     const device = await createDevice(operator, { name: "gateway-0001" });
     const out = await issue(device.id, { generateKey: { algorithm: "EC-P256" }, format: "pkcs12", password: "s3cret-pass" });

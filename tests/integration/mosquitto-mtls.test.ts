@@ -20,12 +20,12 @@ describe("Mosquitto with mTLS and a CRL kept by broker-sync", () => {
   const env = () => ({ ...process.env, ...server.env });
   const sync = () =>
     spawnSync(process.execPath, ["cli/bin.mjs", "broker-sync", "--url", server.url, "--out", work.path("broker"), "--format", "mosquitto", "--no-psk", "--once", ...(broker ? ["--reload-pid", String(broker.pid)] : [])], { env: env(), encoding: "utf8" });
-  // The broker's own TLS identity is a throwaway self-signed certificate: clients trust it directly.
-  const pub = (name: string) => mosquittoPub({ port, cafile: work.path("srv.pem"), cert: work.path(`${name}.pem`), key: work.path(`${name}.key`) });
+  // Devices trust the broker through the same CA chain broker-sync installs.
+  const pub = (name: string) => mosquittoPub({ port, cafile: work.path("broker/ca-chain.pem"), cert: work.path(`${name}.pem`), key: work.path(`${name}.key`) });
 
-  async function enroll(name: string) {
+  async function enroll(name: string, extra: Record<string, unknown> = {}) {
     const device = await api(server.url, token, "POST", "/api/v1/devices", { name });
-    const issued = await api(server.url, token, "POST", `/api/v1/devices/${device.data.id}/certificates`, { generateKey: { algorithm: "EC-P256" } });
+    const issued = await api(server.url, token, "POST", `/api/v1/devices/${device.data.id}/certificates`, { generateKey: { algorithm: "EC-P256" }, ...extra });
     expect(issued.status).toBe(201);
     work.file(`${name}.pem`, issued.data.certificatePem);
     work.file(`${name}.key`, issued.data.privateKeyPem);
@@ -39,16 +39,17 @@ describe("Mosquitto with mTLS and a CRL kept by broker-sync", () => {
     mkdirSync(work.path("broker"));
     await enroll("sensor-1");
     await enroll("sensor-2");
+    // The broker's own identity: a broker-server certificate from CertFleet for the address devices dial.
+    await enroll("broker-1", { profile: "broker-server", sans: { ip: ["127.0.0.1"], dns: ["localhost"] } });
     const first = sync();
     expect(first.status, first.stderr).toBe(0);
     port = await freePort();
-    work.ok(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", "srv.key", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1", "-days", "2", "-out", "srv.pem"]);
     broker = await startMosquitto(
       [
         `listener ${port} 127.0.0.1`,
         `cafile ${work.path("broker/ca-chain.pem")}`,
-        `certfile ${work.path("srv.pem")}`,
-        `keyfile ${work.path("srv.key")}`,
+        `certfile ${work.path("broker-1.pem")}`,
+        `keyfile ${work.path("broker-1.key")}`,
         "require_certificate true",
         "use_identity_as_username true",
         `crlfile ${work.path("broker/crl.pem")}`,
