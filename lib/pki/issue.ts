@@ -1,37 +1,51 @@
 // Issuing end-entity certificates (devices, brokers, OCSP responders) from an issuing CA.
+//
+// Hot path (thousands per second): the certificate is encoded directly (tbs.ts) from a template
+// cached per issuer certificate, and everything that depends only on the issuer or the signer is
+// checked once and cached too. Only the subject, key, serial, validity and SANs are per certificate.
+import { createHash } from "node:crypto";
 import { isIP } from "node:net";
 import type { KeyAlgorithm } from "./algorithms";
 import { authorityKeyIdentifier, type IssuerKey } from "./ca";
-import {
-  certificateDer,
-  certificatePem,
-  certificateSerialHex,
-  fingerprintSha256,
-  isCaCertificate,
-  toX509Certificate,
-} from "./certificate";
+import { fingerprintSha256, isCaCertificate, toX509Certificate, type CertificateInput } from "./certificate";
 import { systemClock, type Clock } from "./clock";
+import { parseCertificateParts } from "./der";
 import { PkiError } from "./errors";
 import { classifySpki } from "./key-policy";
 import { exportSpki } from "./keys";
-import { getProfile, OID_OCSP_NOCHECK, resolveValidityDays, type ProfileId, type SanKind } from "./profiles";
-import { generateSerial, normalizeSerialHex } from "./serial";
-import { assertSignerMatchesCertificate, signCertificate } from "./sign-certificate";
+import { pemToDer, toPem } from "./pem";
+import {
+  getProfile,
+  OID_OCSP_NOCHECK,
+  resolveValidityDays,
+  type CertificateProfile,
+  type ProfileId,
+  type SanKind,
+} from "./profiles";
+import { generateSerial, normalizeSerialHex, serialBytesToHex } from "./serial";
+import { bindSignerToIssuer, signTbsCertificate, type IssuerSigner } from "./sign-certificate";
+import type { Signer } from "./signer";
+import {
+  encodeGeneralNames,
+  encodeSubjectName,
+  encodeTbsCertificate,
+  formatSubjectName,
+  signatureAlgorithmIdentifier,
+  subjectKeyIdentifier,
+  subjectPublicKeyBits,
+  type GeneralNameInput,
+  type TbsTemplate,
+} from "./tbs";
 import { assertHttpUrl } from "./urls";
 import { validityWindow } from "./validity";
 import {
   AuthorityInfoAccessExtension,
   BasicConstraintsExtension,
   CRLDistributionPointsExtension,
-  crypto,
   ExtendedKeyUsageExtension,
   Extension,
   KeyUsagesExtension,
-  Name,
-  SubjectAlternativeNameExtension,
-  SubjectKeyIdentifierExtension,
-  type JsonGeneralName,
-  type X509Certificate,
+  X509Certificate,
 } from "./x509";
 
 export interface CertificateSubject {
@@ -67,6 +81,7 @@ export interface IssueCertificateParams {
 }
 
 export interface IssuedCertificate {
+  /** Parsed on first access (a getter): services mostly need only the fields below. */
   certificate: X509Certificate;
   der: Uint8Array;
   pem: string;
@@ -84,91 +99,197 @@ const OCSP_NOCHECK_VALUE = new Uint8Array([0x05, 0x00]); // NULL
 export async function issueCertificate(params: IssueCertificateParams): Promise<IssuedCertificate> {
   const profile = getProfile(params.profile);
   const clock = params.clock ?? systemClock;
-  const issuerCert = toX509Certificate(params.issuer.certificate);
-  if (!isCaCertificate(issuerCert)) {
-    throw new PkiError("INVALID_INPUT", `"${issuerCert.subject}" is not a CA certificate and cannot issue.`);
+  const issuer = await issuerContext(params.issuer.certificate);
+  if (!issuer.isCa) {
+    throw new PkiError("INVALID_INPUT", `"${issuer.subject}" is not a CA certificate and cannot issue.`);
   }
-  await assertSignerMatchesCertificate(params.issuer.signer, issuerCert);
+  const signing = await issuer.bind(params.issuer.signer);
 
   const spki = params.publicKey instanceof Uint8Array ? params.publicKey : await exportSpki(params.publicKey);
-  const { keyAlgorithm } = classifySpki(spki);
-  const subjectName = buildSubject(params.subject);
+  const keyAlgorithm = classifySubjectKey(spki);
+  const subjectPublicKey = subjectPublicKeyBits(spki);
+  const subject = checkSubject(params.subject);
   const sanNames = buildSans(profile.id, profile.allowedSans, params.sans ?? {});
   if (profile.requiresSan && sanNames.length === 0) {
     throw new PkiError("INVALID_INPUT", `A ${profile.id} certificate needs at least one DNS name or IP address.`);
   }
   const days = resolveValidityDays(profile, params.validityDays);
-  const { notBefore, notAfter } = validityWindow(clock, days, issuerCert.notAfter);
+  const { notBefore, notAfter } = validityWindow(clock, days, issuer.notAfter);
   const serial = params.serial ? Buffer.from(normalizeSerialHex(params.serial), "hex") : generateSerial();
+  const template = issuer.template(profile, keyAlgorithm, params.urls, signing.signer);
 
-  const extensions: Extension[] = [
-    new BasicConstraintsExtension(false, undefined, true),
-    new KeyUsagesExtension(profile.keyUsage(keyAlgorithm), true),
-    new ExtendedKeyUsageExtension(profile.extendedKeyUsages, false),
-    await SubjectKeyIdentifierExtension.create(spki.slice(), false, crypto),
-    await authorityKeyIdentifier(issuerCert),
-  ];
-  if (sanNames.length > 0) extensions.push(new SubjectAlternativeNameExtension(sanNames, false));
-  const caIssuers = assertHttpUrl(params.urls.caIssuers, "CA issuers");
-  if (profile.revocationPointers) {
-    extensions.push(new CRLDistributionPointsExtension([assertHttpUrl(params.urls.crl, "CRL")], false));
-    extensions.push(new AuthorityInfoAccessExtension({ ocsp: assertHttpUrl(params.urls.ocsp, "OCSP"), caIssuers }, false));
-  } else {
-    extensions.push(new AuthorityInfoAccessExtension({ caIssuers }, false));
-  }
-  if (profile.ocspNoCheck) extensions.push(new Extension(OID_OCSP_NOCHECK, false, OCSP_NOCHECK_VALUE));
-
-  const cert = await signCertificate({
-    issuerName: issuerCert.subjectName,
-    signer: params.issuer.signer,
-    subjectName,
-    subjectPublicKey: spki,
+  const tbs = encodeTbsCertificate(template, {
     serial,
     notBefore,
     notAfter,
-    extensions,
+    subject: encodeSubjectName(subject),
+    subjectPublicKeyInfo: spki,
+    subjectKeyId: subjectKeyIdentifier(subjectPublicKey),
+    subjectAltNames: sanNames.length > 0 ? encodeGeneralNames(sanNames) : null,
   });
-  const der = certificateDer(cert);
+  const der = await signTbsCertificate(signing, tbs, template.signatureAlgorithm);
+  let parsed: X509Certificate | undefined;
   return {
-    certificate: cert,
+    get certificate() {
+      return (parsed ??= new X509Certificate(der.slice()));
+    },
     der,
-    pem: certificatePem(cert),
-    serialHex: certificateSerialHex(cert),
+    pem: toPem(der, "CERTIFICATE"),
+    serialHex: serialBytesToHex(serial),
     fingerprintSha256: fingerprintSha256(der),
-    notBefore: cert.notBefore,
-    notAfter: cert.notAfter,
-    subject: cert.subject,
+    notBefore,
+    notAfter,
+    subject: formatSubjectName(subject),
     profile: profile.id,
     keyAlgorithm,
   };
 }
 
+// --- Per-issuer cache --------------------------------------------------------------------------
+
+/** What issuing needs from an issuer certificate, derived once per certificate (keyed by its DER). */
+interface IssuerContext {
+  subject: string;
+  isCa: boolean;
+  notAfter: Date;
+  /** Cached signer checks; see bindSignerToIssuer. */
+  bind(signer: Signer): Promise<IssuerSigner>;
+  /** The constant part of every certificate with this profile, key family, URLs and signer algorithm. */
+  template(profile: CertificateProfile, keyAlgorithm: KeyAlgorithm, urls: RevocationUrls, signer: Signer): TbsTemplate;
+}
+
+// A process has a handful of issuing CAs; the bound only guards against unbounded growth when
+// callers pass many different certificates (each entry is a few KB).
+const ISSUER_CACHE_LIMIT = 32;
+const TEMPLATE_CACHE_LIMIT = 64;
+const issuers = new Map<string, Promise<IssuerContext>>();
+
+function issuerContext(input: CertificateInput): Promise<IssuerContext> {
+  // Services pass the stored DER each time, so the cache is keyed by content, not object identity.
+  const der = input instanceof X509Certificate ? new Uint8Array(input.rawData) : input instanceof Uint8Array ? input : pemToDer(input, "CERTIFICATE");
+  const key = createHash("sha256").update(der).digest("base64");
+  let context = issuers.get(key);
+  if (!context) {
+    if (issuers.size >= ISSUER_CACHE_LIMIT) issuers.delete(issuers.keys().next().value!);
+    context = createIssuerContext(input instanceof X509Certificate ? input : der.slice());
+    issuers.set(key, context);
+    context.catch(() => issuers.delete(key));
+  }
+  return context;
+}
+
+async function createIssuerContext(input: X509Certificate | Uint8Array): Promise<IssuerContext> {
+  const cert = toX509Certificate(input);
+  const parts = parseCertificateParts(new Uint8Array(cert.rawData));
+  const subject = cert.subject;
+  const aki = new Uint8Array((await authorityKeyIdentifier(cert)).rawData);
+  const signers = new WeakMap<Signer, Promise<IssuerSigner>>();
+  const templates = new Map<string, TbsTemplate>();
+  return {
+    subject,
+    isCa: isCaCertificate(cert),
+    notAfter: cert.notAfter,
+    bind(signer) {
+      let bound = signers.get(signer);
+      if (!bound) {
+        bound = bindSignerToIssuer(signer, parts.subjectPublicKeyInfoDer, subject);
+        signers.set(signer, bound);
+        bound.catch(() => signers.delete(signer)); // a failed check is repeated, never remembered
+      }
+      return bound;
+    },
+    template(profile, keyAlgorithm, urls, signer) {
+      const keyUsage = profile.keyUsage(keyAlgorithm);
+      // JSON, not a joined string: no two different URL triples can produce the same key.
+      const key = JSON.stringify([signer.signatureOid, profile.id, keyUsage, urls.crl, urls.ocsp, urls.caIssuers]);
+      let template = templates.get(key);
+      if (!template) {
+        template = buildTemplate(profile, keyUsage, urls, signer.signatureOid, parts.subjectDer, aki);
+        if (templates.size >= TEMPLATE_CACHE_LIMIT) templates.clear();
+        templates.set(key, template);
+      }
+      return template;
+    },
+  };
+}
+
+/**
+ * The constant extensions are built with @peculiar/x509 as before: once per template, so their
+ * cost does not matter, and they stay byte-identical to what earlier certificates carry.
+ */
+function buildTemplate(
+  profile: CertificateProfile,
+  keyUsage: number,
+  urls: RevocationUrls,
+  signatureOid: string,
+  issuerName: Uint8Array,
+  authorityKeyId: Uint8Array,
+): TbsTemplate {
+  const caIssuers = assertHttpUrl(urls.caIssuers, "CA issuers");
+  const after: Extension[] = [];
+  if (profile.revocationPointers) {
+    after.push(new CRLDistributionPointsExtension([assertHttpUrl(urls.crl, "CRL")], false));
+    after.push(new AuthorityInfoAccessExtension({ ocsp: assertHttpUrl(urls.ocsp, "OCSP"), caIssuers }, false));
+  } else {
+    after.push(new AuthorityInfoAccessExtension({ caIssuers }, false));
+  }
+  if (profile.ocspNoCheck) after.push(new Extension(OID_OCSP_NOCHECK, false, OCSP_NOCHECK_VALUE));
+  const raw = (extensions: Extension[]) => Buffer.concat(extensions.map((e) => new Uint8Array(e.rawData)));
+  return {
+    signatureAlgorithm: signatureAlgorithmIdentifier(signatureOid),
+    issuerName,
+    extensionsBeforeSki: raw([
+      new BasicConstraintsExtension(false, undefined, true),
+      new KeyUsagesExtension(keyUsage, true),
+      new ExtendedKeyUsageExtension(profile.extendedKeyUsages, false),
+    ]),
+    extensionsAfterSki: authorityKeyId,
+    extensionsAfterSan: raw(after),
+  };
+}
+
+// --- Per-certificate input checks --------------------------------------------------------------
+
+// The two SubjectPublicKeyInfo encodings nearly every device key has: id-ecPublicKey with a named
+// curve and an uncompressed point (0x04 || X || Y). A key with exactly this header and length is
+// what classifySpki would call EC-P256 / EC-P384; anything else takes the full (ASN.1-parsing,
+// ~60 µs) policy check.
+const EC_SPKI_HEADERS: { keyAlgorithm: KeyAlgorithm; header: Buffer; length: number }[] = [
+  { keyAlgorithm: "EC-P256", header: Buffer.from("3059301306072a8648ce3d020106082a8648ce3d030107034200", "hex"), length: 91 },
+  { keyAlgorithm: "EC-P384", header: Buffer.from("3076301006072a8648ce3d020106052b81040022036200", "hex"), length: 120 },
+];
+
+export function classifySubjectKey(spki: Uint8Array): KeyAlgorithm {
+  for (const { keyAlgorithm, header, length } of EC_SPKI_HEADERS) {
+    if (spki.length === length && spki[header.length] === 0x04 && header.equals(spki.subarray(0, header.length))) return keyAlgorithm;
+  }
+  return classifySpki(spki).keyAlgorithm;
+}
+
 // ub-common-name / ub-organization-name in RFC 5280 Appendix A.
 const UB_NAME = 64;
 
-function buildSubject(subject: CertificateSubject): Name {
-  const cn = checkNameValue(subject.commonName, "Common name");
-  // Built from attribute values, not from a "CN=…" string, so commas, plus signs or "=" in a
-  // device name can never turn into extra RDNs.
-  const rdns: Record<string, string[]>[] = [];
-  if (subject.organization !== undefined && subject.organization !== "") {
-    rdns.push({ O: [checkNameValue(subject.organization, "Organization")] });
-  }
-  rdns.push({ CN: [cn] });
-  return new Name(rdns);
+function checkSubject(subject: CertificateSubject): CertificateSubject {
+  // Values go into the certificate as UTF8String attribute values (tbs.ts), never through a
+  // "CN=…" string, so commas, plus signs or "=" in a device name can never turn into extra RDNs.
+  const commonName = checkNameValue(subject.commonName, "Common name");
+  if (subject.organization === undefined || subject.organization === "") return { commonName };
+  return { commonName, organization: checkNameValue(subject.organization, "Organization") };
 }
 
 function checkNameValue(value: string, what: string): string {
   if (typeof value !== "string" || value.trim() === "") throw new PkiError("INVALID_INPUT", `${what} is required.`);
   if ([...value].length > UB_NAME) throw new PkiError("INVALID_INPUT", `${what} is longer than ${UB_NAME} characters.`);
   if (/\p{Cc}/u.test(value)) throw new PkiError("INVALID_INPUT", `${what} contains control characters.`);
+  // A lone UTF-16 surrogate has no UTF-8 encoding (it would silently become U+FFFD).
+  if (/\p{Cs}/u.test(value)) throw new PkiError("INVALID_INPUT", `${what} is not valid Unicode text.`);
   return value;
 }
 
 const DNS_LABEL = /^(?!-)[a-z0-9-]{1,63}(?<!-)$/i;
 
-function buildSans(profileId: ProfileId, allowed: readonly SanKind[], sans: SubjectAltNames): JsonGeneralName[] {
-  const names: JsonGeneralName[] = [];
+function buildSans(profileId: ProfileId, allowed: readonly SanKind[], sans: SubjectAltNames): GeneralNameInput[] {
+  const names: GeneralNameInput[] = [];
   for (const kind of ["dns", "ip", "uri"] as const) {
     const values = sans[kind] ?? [];
     if (values.length > 0 && !allowed.includes(kind)) {
@@ -178,7 +299,7 @@ function buildSans(profileId: ProfileId, allowed: readonly SanKind[], sans: Subj
           (allowed.length ? ` (allowed: ${allowed.map((k) => k.toUpperCase()).join(", ")}).` : "."),
       );
     }
-    for (const value of values) names.push({ type: kind === "uri" ? "url" : kind, value: checkSan(kind, value) });
+    for (const value of values) names.push({ kind, value: checkSan(kind, value) });
   }
   return names;
 }
@@ -186,7 +307,8 @@ function buildSans(profileId: ProfileId, allowed: readonly SanKind[], sans: Subj
 function checkSan(kind: SanKind, value: string): string {
   const bad = (why: string) => new PkiError("INVALID_INPUT", `${kind.toUpperCase()} name "${value}" ${why}.`);
   if (kind === "ip") {
-    if (isIP(value) === 0) throw bad("is not an IPv4 or IPv6 address");
+    // Node accepts "fe80::1%eth0"; a zone id means nothing to another host and has no encoding.
+    if (isIP(value) === 0 || value.includes("%")) throw bad("is not an IPv4 or IPv6 address");
     return value;
   }
   if (kind === "dns") {
@@ -198,6 +320,8 @@ function checkSan(kind: SanKind, value: string): string {
   try {
     const url = new URL(value);
     if (!/^[a-z][a-z0-9+.-]*:$/i.test(url.protocol)) throw new Error();
+    // An IA5String carries ASCII only, and URL parsing silently drops tabs and newlines.
+    if (!/^[\x21-\x7e]+$/.test(value)) throw new Error();
   } catch {
     throw bad("is not an absolute URI (e.g. urn:device:1234 or spiffe://fleet/device/1234)");
   }

@@ -1,4 +1,5 @@
 // Key pairs: generation, PKCS#8/SPKI import and export, and the local (software) signer.
+import { KeyObject } from "node:crypto";
 import { ALGORITHM_PARAMS, type KeyAlgorithm } from "./algorithms";
 import { PkiError } from "./errors";
 import { classifySpki } from "./key-policy";
@@ -23,7 +24,10 @@ export async function exportPkcs8Pem(privateKey: CryptoKey): Promise<string> {
 }
 
 export async function exportSpki(publicKey: CryptoKey): Promise<Uint8Array> {
-  return new Uint8Array(await crypto.subtle.exportKey("spki", publicKey));
+  // node:crypto's view of the same key: identical DER to subtle.exportKey("spki"), without a
+  // threadpool round trip (this runs for every certificate issued to a CryptoKey).
+  if (publicKey.type !== "public") throw new PkiError("INVALID_INPUT", "Expected a public key.");
+  return new Uint8Array(KeyObject.from(publicKey).export({ type: "spki", format: "der" }));
 }
 
 /** Imports a PKCS#8 private key, checking it really is a key of `algorithm` (curve and size). */
