@@ -6,6 +6,9 @@ import { authorizedAction } from "@/lib/auth/action";
 import { ZNewDevice, ZDeviceUpdate } from "@/lib/validation/devices";
 import { ZId } from "@/lib/validation/common";
 import { createDevice, decommissionDevice, updateDevice } from "@/lib/services/devices";
+import { ZBulkOnDevices, ZBulkOnFilter, ZCountFilter } from "@/lib/validation/bulk";
+import { runBulkOnDevices, runBulkOnFilter } from "@/lib/services/bulk";
+import { countInventory } from "@/lib/services/inventory";
 
 const ZNewDeviceForm = z.preprocess((raw) => {
   const v = raw as Record<string, unknown>;
@@ -38,4 +41,31 @@ const decommissionAction = authorizedAction("devices:write", z.object({ id: ZId 
 });
 export async function decommissionDeviceAction(prev: unknown, input: unknown) {
   return decommissionAction(prev, input);
+}
+
+// ---- inventory: bulk work and counts ------------------------------------------------------------
+
+const bulkOnDevices = authorizedAction("certificates:write", ZBulkOnDevices, async (actor, { operation, deviceIds }) => {
+  const results = await runBulkOnDevices(actor, operation, deviceIds);
+  revalidatePath("/devices");
+  return results;
+});
+/** Renews or revokes the current certificate of up to BULK_CHUNK_SIZE selected devices. */
+export async function bulkOnDevicesAction(prev: unknown, input: unknown) {
+  return bulkOnDevices(prev, input);
+}
+
+const bulkOnFilter = authorizedAction("certificates:write", ZBulkOnFilter, async (actor, { operation, filter, afterName }) => {
+  const result = await runBulkOnFilter(actor, operation, filter, afterName);
+  revalidatePath("/devices");
+  return result;
+});
+/** The next chunk of "all devices matching this filter"; call again with `nextAfter` until null. */
+export async function bulkOnFilterAction(prev: unknown, input: unknown) {
+  return bulkOnFilter(prev, input);
+}
+
+const countMatching = authorizedAction("devices:read", ZCountFilter, async (actor, { filter }) => countInventory(actor, filter));
+export async function countMatchingDevicesAction(prev: unknown, input: unknown) {
+  return countMatching(prev, input);
 }

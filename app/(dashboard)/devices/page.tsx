@@ -1,32 +1,71 @@
 import Link from "next/link";
-import { currentActor } from "@/lib/auth/session";
+import type { Metadata } from "next";
+import { Download, Upload } from "lucide-react";
 import { can } from "@/lib/auth/roles";
-import { listDevices } from "@/lib/services/devices";
-import { ZDeviceQuery } from "@/lib/validation/devices";
-import { NewDeviceForm } from "@/components/devices/new-device-form";
+import { listInventory, listKnownTags } from "@/lib/services/inventory";
+import { listCas } from "@/lib/services/cas";
+import { filterToParams, parseInventoryQuery, type TInventoryFilter } from "@/lib/validation/inventory";
+import { PageHeader } from "@/components/ui/page-header";
+import { Card } from "@/components/ui/card";
+import { buttonClasses } from "@/components/ui/button";
+import { InventoryNavProvider } from "@/components/devices/inventory-nav";
+import { InventoryFilters } from "@/components/devices/inventory-filters";
+import { InventoryTable } from "@/components/devices/inventory-table";
+import { NewDeviceDialog } from "@/components/devices/new-device-dialog";
+import { describeFilter } from "@/components/devices/filter-text";
+import { requireActor } from "../require-actor";
 
-export default async function DevicesPage({ searchParams }: { searchParams: Promise<Record<string, string>> }) {
-  const actor = (await currentActor())!;
-  const query = ZDeviceQuery.parse(await searchParams);
-  const { items, nextCursor } = await listDevices(actor, query);
+export const metadata: Metadata = { title: "Devices" };
+
+export default async function DevicesPage({ searchParams }: { searchParams: Promise<Record<string, string | string[] | undefined>> }) {
+  const actor = await requireActor();
+  const query = parseInventoryQuery(await searchParams);
+  const [page, tags, cas] = await Promise.all([listInventory(actor, query), listKnownTags(actor), listCas(actor)]);
+  const issuing = cas.filter((c) => c.kind === "issuing").map((c) => ({ id: c.id, slug: c.slug, name: c.name }));
+  const filter: TInventoryFilter = { q: query.q, status: query.status, cert: query.cert, within: query.within, from: query.from, to: query.to, tag: query.tag, ca: query.ca, psk: query.psk };
+  const exportQs = filterToParams(filter).toString();
+  const filtered = exportQs.length > 0;
+  const caNames = Object.fromEntries(issuing.map((c) => [c.slug, c.name]));
+
   return (
-    <div className="space-y-6">
-      <h1 className="text-2xl font-semibold tracking-tight">Devices</h1>
-      {can(actor.role, "devices:write") && <NewDeviceForm />}
-      <table className="w-full text-sm">
-        <thead className="text-left text-zinc-500"><tr><th className="py-2">Name</th><th>Status</th><th>Tags</th><th>Expires</th></tr></thead>
-        <tbody>
-          {items.map((d) => (
-            <tr key={d.id} className="border-t border-zinc-200">
-              <td className="py-2 font-medium"><Link href={`/devices/${d.id}`}>{d.name}</Link></td>
-              <td>{d.status}</td>
-              <td>{d.tags.join(", ")}</td>
-              <td>{d.certNotAfter?.toISOString().slice(0, 10) ?? "—"}</td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
-      {nextCursor && <Link className="text-sm underline" href={`/devices?cursor=${nextCursor}`}>Next page</Link>}
-    </div>
+    <>
+      <PageHeader
+        title="Devices"
+        description="Every device, its current certificate and PSK. Filters live in the URL: share the link to share the view."
+        actions={
+          <>
+            <a href={`/api/v1/devices/export${exportQs ? `?${exportQs}` : ""}`} className={buttonClasses("secondary")} download>
+              <Download aria-hidden="true" /> Export CSV
+            </a>
+            {can(actor.role, "devices:write") && (
+              <>
+                <Link href="/devices/import" className={buttonClasses("secondary")}>
+                  <Upload aria-hidden="true" /> Import
+                </Link>
+                <NewDeviceDialog />
+              </>
+            )}
+          </>
+        }
+      />
+      <InventoryNavProvider>
+        <div className="mb-3">
+          <InventoryFilters options={{ tags, cas: issuing }} />
+        </div>
+        <Card className="overflow-hidden">
+          <InventoryTable
+            items={page.items}
+            nextCursor={page.nextCursor}
+            prevCursor={page.prevCursor}
+            total={page.total}
+            filter={filter}
+            filterText={describeFilter(filter, caNames)}
+            filtered={filtered}
+            canBulk={can(actor.role, "certificates:write")}
+            nowMs={Date.now()}
+          />
+        </Card>
+      </InventoryNavProvider>
+    </>
   );
 }

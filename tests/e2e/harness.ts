@@ -1,0 +1,169 @@
+// E2E harness: the production server with the demo fleet on free ports and its own data directory,
+// Debian's Chromium driven by playwright-core, a tiny test registry, and screenshots.
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import net from "node:net";
+import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
+
+export const ROOT = path.resolve(import.meta.dirname, "../..");
+export const RESULTS = path.join(ROOT, "test-results", "e2e");
+export const CHROMIUM = "/usr/bin/chromium";
+export const ADMIN = { email: "admin@e2e.local", password: "admin-password-e2e-1" };
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.unref();
+    srv.on("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
+      const { port } = srv.address() as net.AddressInfo;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/** Debian's Chromium: installed on demand (never `npx playwright install`: no downloads). */
+export function ensureChromium() {
+  if (existsSync(CHROMIUM)) return;
+  console.log("[e2e] /usr/bin/chromium missing: apt-get install -y chromium");
+  const r = spawnSync("apt-get", ["install", "-y", "chromium"], { stdio: "inherit" });
+  if (r.status !== 0 || !existsSync(CHROMIUM)) throw new Error("Chromium is not installed and apt-get could not install it");
+}
+
+export interface Server {
+  url: string;
+  dataDir: string;
+  databaseUrl: string;
+  logs(): string;
+  stop(): Promise<void>;
+}
+
+export async function startServer(): Promise<Server> {
+  if (!existsSync(path.join(ROOT, ".next", "BUILD_ID"))) {
+    console.log("[e2e] no production build: running next build");
+    const r = spawnSync(process.execPath, ["node_modules/next/dist/bin/next", "build"], { cwd: ROOT, stdio: "inherit", env: { ...process.env, NEXT_TELEMETRY_DISABLED: "1" } });
+    if (r.status !== 0) throw new Error("next build failed");
+  }
+  const dataDir = mkdtempSync(path.join(tmpdir(), "certfleet-e2e-"));
+  const port = await freePort();
+  const httpsPort = await freePort();
+  const databaseUrl = `file:${path.join(dataDir, "certfleet.db")}`;
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    NODE_ENV: "production" as const,
+    PORT: String(port),
+    HTTPS_PORT: String(httpsPort),
+    HOST: "127.0.0.1",
+    DATABASE_URL: databaseUrl,
+    CERTFLEET_DATA_DIR: dataDir,
+    CERTFLEET_PUBLIC_URL: `http://127.0.0.1:${port}`,
+    CERTFLEET_ADMIN_EMAIL: ADMIN.email,
+    CERTFLEET_ADMIN_PASSWORD: ADMIN.password,
+  };
+  let output = "";
+  const child: ChildProcess = spawn(process.execPath, ["--import", "tsx", "server.ts", "--demo"], { cwd: ROOT, env, stdio: ["ignore", "pipe", "pipe"] });
+  child.stdout!.on("data", (d) => (output += d));
+  child.stderr!.on("data", (d) => (output += d));
+  // Never leave the server behind, even when the runner itself crashes.
+  const killOnExit = () => {
+    if (child.exitCode === null) child.kill("SIGKILL");
+  };
+  process.once("exit", killOnExit);
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`server did not start in time:\n${output}`)), 180_000);
+    const check = () => {
+      if (/HTTP\s+on /.test(output)) {
+        clearTimeout(timer);
+        resolve();
+      }
+    };
+    child.stdout!.on("data", check);
+    child.once("exit", (code) => {
+      clearTimeout(timer);
+      reject(new Error(`server exited with ${code}:\n${output}`));
+    });
+  });
+  return {
+    url: `http://127.0.0.1:${port}`,
+    dataDir,
+    databaseUrl,
+    logs: () => output,
+    stop: async () => {
+      if (child.exitCode === null) {
+        const exited = new Promise((r) => child.once("exit", r));
+        child.kill("SIGTERM");
+        await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
+        if (child.exitCode === null) child.kill("SIGKILL");
+      }
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** playwright-core gives every launch a fresh temporary profile (it refuses --user-data-dir here). */
+export async function launchBrowser(): Promise<{ browser: Browser; close(): Promise<void> }> {
+  const browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
+  });
+  return { browser, close: () => browser.close() };
+}
+
+export async function newContext(browser: Browser, baseURL: string): Promise<BrowserContext> {
+  const ctx = await browser.newContext({ baseURL, viewport: { width: 1440, height: 960 }, acceptDownloads: true });
+  ctx.setDefaultTimeout(15_000);
+  return ctx;
+}
+
+export async function signIn(page: Page, email: string, password: string) {
+  await page.goto("/login");
+  await page.getByLabel("Email").fill(email);
+  await page.getByLabel("Password").fill(password);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.waitForURL((u) => !u.pathname.startsWith("/login"));
+  await page.getByTestId("who").waitFor();
+}
+
+export async function screenshot(page: Page, name: string) {
+  mkdirSync(RESULTS, { recursive: true });
+  const file = path.join(RESULTS, `${name}.png`);
+  await page.screenshot({ path: file, fullPage: true });
+  return file;
+}
+
+// ---- a minimal test registry: sequential, named, timed; failures do not stop the run ---------
+
+type TestFn = () => Promise<void>;
+const tests: { name: string; fn: TestFn }[] = [];
+
+export function test(name: string, fn: TestFn) {
+  tests.push({ name, fn });
+}
+
+export function assert(condition: unknown, message: string): asserts condition {
+  if (!condition) throw new Error(message);
+}
+
+export function assertEqual<T>(actual: T, expected: T, what: string) {
+  if (actual !== expected) throw new Error(`${what}: expected ${JSON.stringify(expected)}, got ${JSON.stringify(actual)}`);
+}
+
+export async function runTests(): Promise<{ passed: number; failed: number }> {
+  let passed = 0;
+  let failed = 0;
+  for (const t of tests) {
+    const started = Date.now();
+    try {
+      await t.fn();
+      passed++;
+      console.log(`  ✓ ${t.name} (${Date.now() - started} ms)`);
+    } catch (e) {
+      failed++;
+      console.log(`  ✗ ${t.name} (${Date.now() - started} ms)\n      ${(e instanceof Error ? (e.stack ?? e.message) : String(e)).split("\n").slice(0, 6).join("\n      ")}`);
+    }
+  }
+  return { passed, failed };
+}
