@@ -35,6 +35,11 @@ interface CaContext {
   matches: ReturnType<typeof issuerMatcher>;
   responder: Responder;
   cache: Map<string, CachedAnswer>;
+  /**
+   * The same answers keyed by the raw request bytes: a nonce-less request for a certificate is
+   * byte-for-byte the same each time, so a repeat is answered without even parsing it.
+   */
+  raw: Map<string, CachedAnswer>;
 }
 
 interface CachedAnswer {
@@ -52,11 +57,13 @@ export interface OcspAnswer {
 
 interface OcspState {
   contexts: Map<string, Promise<CaContext | null>>;
+  /** The same contexts once loaded, for the synchronous fast path. */
+  ready: Map<string, CaContext>;
   unsubscribe?: () => void;
   poller?: NodeJS.Timeout;
 }
 const g = globalThis as unknown as { __certfleetOcsp?: OcspState };
-const state: OcspState = (g.__certfleetOcsp ??= { contexts: new Map() });
+const state: OcspState = (g.__certfleetOcsp ??= { contexts: new Map(), ready: new Map() });
 
 const sealContext = (caSlug: string, responderSerial: string) => `ocsp-key:${caSlug}:${responderSerial}`;
 
@@ -94,7 +101,9 @@ export async function ensureResponder(ca: CaRecord): Promise<Responder> {
 async function loadContext(slug: string): Promise<CaContext | null> {
   const ca = await db().certificateAuthority.findUnique({ where: { slug } });
   if (!ca || ca.kind !== "issuing") return null;
-  return { caId: ca.id, slug, version: ca.revocationVersion, stale: false, matches: issuerMatcher(ca.certificateDer), responder: await ensureResponder(ca), cache: new Map() };
+  const ctx: CaContext = { caId: ca.id, slug, version: ca.revocationVersion, stale: false, matches: issuerMatcher(ca.certificateDer), responder: await ensureResponder(ca), cache: new Map(), raw: new Map() };
+  state.ready.set(slug, ctx);
+  return ctx;
 }
 
 function context(slug: string): Promise<CaContext | null> {
@@ -102,7 +111,12 @@ function context(slug: string): Promise<CaContext | null> {
   if (!ctx) {
     ctx = loadContext(slug);
     state.contexts.set(slug, ctx);
-    ctx.then((c) => { if (!c) state.contexts.delete(slug); }, () => state.contexts.delete(slug));
+    ctx.then(
+      (c) => {
+        if (!c) state.contexts.delete(slug);
+      },
+      () => state.contexts.delete(slug),
+    );
   }
   return ctx;
 }
@@ -111,6 +125,7 @@ async function syncVersion(ctx: CaContext, version?: number) {
   const current = version ?? (await db().certificateAuthority.findUniqueOrThrow({ where: { id: ctx.caId }, select: { revocationVersion: true } })).revocationVersion;
   if (current !== ctx.version) {
     ctx.cache.clear();
+    ctx.raw.clear();
     ctx.version = current;
   }
   ctx.stale = false;
@@ -128,11 +143,22 @@ async function statusOf(caId: string, items: OcspCertId[]): Promise<Map<string, 
   return out;
 }
 
+function remember(cache: Map<string, CachedAnswer>, key: string, entry: CachedAnswer) {
+  if (cache.size >= CACHE_LIMIT) cache.delete(cache.keys().next().value!);
+  cache.set(key, entry);
+}
+
 /**
  * Answers one DER OCSPRequest for the CA `slug`. Protocol errors are answered in the protocol
  * (malformedRequest, unauthorized, internalError), never as HTTP errors.
  */
 export async function answerOcsp(slug: string, requestDer: Uint8Array): Promise<OcspAnswer> {
+  const rawKey = requestDer.length <= 512 ? Buffer.from(requestDer.buffer, requestDer.byteOffset, requestDer.byteLength).toString("latin1") : null;
+  const ready = state.ready.get(slug);
+  if (rawKey && ready && !ready.stale) {
+    const hit = ready.raw.get(rawKey);
+    if (hit && Date.now() < hit.refreshAt) return { body: hit.der, cache: { producedAt: hit.producedAt, nextUpdate: hit.nextUpdate } };
+  }
   let request;
   try {
     request = parseOcspRequest(requestDer);
@@ -149,13 +175,17 @@ export async function answerOcsp(slug: string, requestDer: Uint8Array): Promise<
       const ca = await db().certificateAuthority.findUniqueOrThrow({ where: { id: ctx.caId } });
       ctx.responder = await ensureResponder(ca);
       ctx.cache.clear();
+      ctx.raw.clear();
     }
     const cacheable = !request.nonce && request.requests.length === 1;
     const key = cacheable ? ocspCacheKey(request.requests[0]) : "";
     const now = Date.now();
     if (cacheable) {
       const hit = ctx.cache.get(key);
-      if (hit && now < hit.refreshAt) return { body: hit.der, cache: { producedAt: hit.producedAt, nextUpdate: hit.nextUpdate } };
+      if (hit && now < hit.refreshAt) {
+        if (rawKey) remember(ctx.raw, rawKey, hit);
+        return { body: hit.der, cache: { producedAt: hit.producedAt, nextUpdate: hit.nextUpdate } };
+      }
     }
     const version = ctx.version;
     const statuses = await statusOf(ctx.caId, request.requests);
@@ -171,8 +201,9 @@ export async function answerOcsp(slug: string, requestDer: Uint8Array): Promise<
     if (!cacheable) return { body: der };
     // Only cache what was produced from the current version (a revocation may have landed meanwhile).
     if (ctx.version === version && !ctx.stale) {
-      if (ctx.cache.size >= CACHE_LIMIT) ctx.cache.delete(ctx.cache.keys().next().value!);
-      ctx.cache.set(key, { der, producedAt, nextUpdate, refreshAt: producedAt.getTime() + RESPONSE_VALIDITY_MS / 2 });
+      const entry = { der, producedAt, nextUpdate, refreshAt: producedAt.getTime() + RESPONSE_VALIDITY_MS / 2 };
+      remember(ctx.cache, key, entry);
+      if (rawKey) remember(ctx.raw, rawKey, entry);
     }
     return { body: der, cache: { producedAt, nextUpdate } };
   } catch (e) {
@@ -233,4 +264,5 @@ export async function getOcspResponderStates(actor: Actor) {
 
 export function forgetOcspStateForTests() {
   state.contexts.clear();
+  state.ready.clear();
 }
