@@ -81,18 +81,38 @@ export async function caSigner(ca: Pick<CaRecord, "id" | "slug" | "keyAlgorithm"
 
 export function forgetSignersForTests() {
   signers.clear();
+  caCache.clear();
+  chains.clear();
+}
+
+// Issuance reads the issuing CA on every request; its certificate and key never change and its
+// status rarely does, so the record is kept for a few seconds. (crlUris only grows: a cached copy
+// that already lists a URL is never wrong about it.)
+const CA_CACHE_MS = 5_000;
+const caCache = ((globalThis as unknown as { __certfleetCaCache?: Map<string, { at: number; ca: CaRecord }> }).__certfleetCaCache ??= new Map());
+
+async function cachedCa(key: string, load: () => Promise<CaRecord | null>): Promise<CaRecord | null> {
+  const hit = caCache.get(key);
+  if (hit && Date.now() - hit.at < CA_CACHE_MS) return hit.ca;
+  const ca = await load();
+  if (ca) caCache.set(key, { at: Date.now(), ca });
+  return ca;
+}
+
+export function forgetCaCache() {
+  caCache.clear();
 }
 
 /** The CA that issues device certificates unless a caller names another. */
 export async function defaultIssuingCa(): Promise<CaRecord> {
-  const ca = await db().certificateAuthority.findFirst({ where: { kind: "issuing", status: "active" }, orderBy: { createdAt: "asc" } });
+  const ca = await cachedCa("default", () => db().certificateAuthority.findFirst({ where: { kind: "issuing", status: "active" }, orderBy: { createdAt: "asc" } }));
   if (!ca) throw new AppError("INVALID_STATE", "No active issuing CA; start the server once to create the hierarchy");
   return ca;
 }
 
 export async function findIssuingCa(caId?: string): Promise<CaRecord> {
   if (!caId) return defaultIssuingCa();
-  const ca = await db().certificateAuthority.findFirst({ where: { OR: [{ id: caId }, { slug: caId }] } });
+  const ca = await cachedCa(`id:${caId}`, () => db().certificateAuthority.findFirst({ where: { OR: [{ id: caId }, { slug: caId }] } }));
   if (!ca) throw notFound("Certificate authority");
   if (ca.kind !== "issuing" || ca.status !== "active") throw new AppError("INVALID_STATE", `CA "${ca.slug}" does not issue device certificates`);
   return ca;
@@ -195,13 +215,18 @@ export async function listCas(actor: Actor): Promise<CaView[]> {
   return cas.map(toCaView);
 }
 
-/** PEM chain from an issuing CA up to its root (issuing first). */
+const chains = ((globalThis as unknown as { __certfleetChains?: Map<string, string> }).__certfleetChains ??= new Map());
+
+/** PEM chain from an issuing CA up to its root (issuing first). CA certificates never change: cached. */
 export async function caChainPem(ca: CaRecord): Promise<string> {
+  const cached = chains.get(ca.id);
+  if (cached) return cached;
   const chain: string[] = [];
   let current: CaRecord | null = ca;
   while (current) {
     chain.push(toPem(current.certificateDer, "CERTIFICATE"));
     current = current.parentId ? await db().certificateAuthority.findUnique({ where: { id: current.parentId } }) : null;
   }
+  chains.set(ca.id, chain.join(""));
   return chain.join("");
 }

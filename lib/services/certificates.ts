@@ -158,10 +158,13 @@ export async function recordIssued(tx: Tx, params: { ca: CaRecord; deviceId: str
       der: new Uint8Array(issued.der),
     },
   });
-  await tx.device.update({ where: { id: params.deviceId }, data: { currentCertId: row.id, certNotAfter: issued.notAfter } });
+  // Conditional on the device still being active: a decommission that committed meanwhile wins.
+  const pointed = await tx.device.updateMany({ where: { id: params.deviceId, status: "active" }, data: { currentCertId: row.id, certNotAfter: issued.notAfter } });
+  if (pointed.count !== 1) throw new AppError("INVALID_STATE", "The device is no longer active");
   // Every distribution point ever written stays in the CRL's Issuing Distribution Point, so
   // certificates issued under an older CERTFLEET_PUBLIC_URL stay in scope (BROKERS.md).
   const crlUrl = caUrls(ca.slug).crl;
+  if ((JSON.parse(ca.crlUris) as string[]).includes(crlUrl)) return row;
   const current = await tx.certificateAuthority.findUniqueOrThrow({ where: { id: ca.id }, select: { crlUris: true } });
   const uris = JSON.parse(current.crlUris) as string[];
   if (!uris.includes(crlUrl)) {
@@ -211,7 +214,6 @@ export async function issueDeviceCertificate(actor: Actor, deviceId: string, inp
   return retryOnSerialCollision(async () => {
     const issued = await signDeviceCertificate({ ca, deviceName: device.name, key, profile: input.profile, sans: input.sans, validityDays: input.validityDays, clock });
     const row = await withAudit(actor, async (tx) => {
-      await loadActiveDevice(tx, deviceId);
       const created = await recordIssued(tx, { ca, deviceId, issued, key, sans: input.sans });
       return {
         result: created,
