@@ -5,6 +5,7 @@
 // outright: they mean a misconfigured or hostile client and an operator should hear about it.
 // Checks run in this order: structure (CSR_MALFORMED), key policy (KEY_POLICY), proof of
 // possession (CSR_SIGNATURE_INVALID), requested extensions (CSR_FORBIDDEN_EXTENSION).
+import { createPublicKey, verify as verifySignature, type KeyObject } from "node:crypto";
 import * as asn1js from "asn1js";
 import { AsnConvert } from "@peculiar/asn1-schema";
 import { BasicConstraints, Extensions, KeyUsage, KeyUsageFlags, id_ce_basicConstraints, id_ce_keyUsage } from "@peculiar/asn1-x509";
@@ -12,8 +13,7 @@ import type { KeyAlgorithm } from "./algorithms";
 import { PkiError } from "./errors";
 import { classifySpki } from "./key-policy";
 import { pemToDer } from "./pem";
-import { ecdsaDerToRaw } from "./signer";
-import { crypto, Name } from "./x509";
+import { Name } from "./x509";
 
 export interface RequestedExtension {
   oid: string;
@@ -45,7 +45,7 @@ const EXTENSION_NAMES: Record<string, string> = {
   "2.5.29.31": "cRLDistributionPoints",
 };
 
-// Signature algorithms we verify, with the WebCrypto hash each uses. SHA-1 is refused: a
+// Signature algorithms we verify, with the hash each uses. SHA-1 is refused: a
 // SHA-1 proof of possession is forgeable in principle and no current tool defaults to it.
 const EC_SIGNATURES: Record<string, string> = {
   "1.2.840.10045.4.3.2": "SHA-256",
@@ -63,7 +63,7 @@ export async function parseCsr(input: string | Uint8Array): Promise<ParsedCsr> {
   const parts = splitCsr(der);
 
   const key = classifySpki(parts.spki);
-  await verifyProofOfPossession(parts, key.keyAlgorithm, key.description);
+  verifyProofOfPossession(parts, key.keyAlgorithm, key.description);
   const requestedExtensions = inspectExtensions(parts.extensions);
 
   let subject: string;
@@ -147,7 +147,7 @@ function findExtensionRequest(attributes: asn1js.AsnType): Uint8Array | null {
   return found;
 }
 
-async function verifyProofOfPossession(parts: CsrParts, keyAlgorithm: KeyAlgorithm, keyName: string): Promise<void> {
+function verifyProofOfPossession(parts: CsrParts, keyAlgorithm: KeyAlgorithm, keyName: string): void {
   const isEc = keyAlgorithm.startsWith("EC-");
   const hash = (isEc ? EC_SIGNATURES : RSA_SIGNATURES)[parts.signatureOid];
   if (!hash) {
@@ -160,24 +160,20 @@ async function verifyProofOfPossession(parts: CsrParts, keyAlgorithm: KeyAlgorit
             `expected ${isEc ? "ECDSA" : "RSA PKCS#1 v1.5"} with SHA-256/384/512.`,
     );
   }
-  const importParams = isEc
-    ? { name: "ECDSA", namedCurve: keyAlgorithm === "EC-P384" ? "P-384" : "P-256" }
-    : { name: "RSASSA-PKCS1-v1_5", hash };
-  let publicKey: CryptoKey;
+  // node:crypto verifies synchronously and takes the DER ECDSA signature as it is: no WebCrypto
+  // import, no r||s conversion, no thread-pool round trip (this runs once per issuance).
+  let publicKey: KeyObject;
   try {
-    publicKey = await crypto.subtle.importKey("spki", parts.spki.slice().buffer, importParams, false, ["verify"]);
+    publicKey = createPublicKey({ key: Buffer.from(parts.spki), format: "der", type: "spki" });
   } catch (cause) {
     throw malformed(`its ${keyName} public key is invalid (not a point on the curve, or a broken modulus)`, cause);
   }
-  const signature = isEc ? ecdsaDerToRaw(parts.signature, keyAlgorithm === "EC-P384" ? 48 : 32) : parts.signature;
-  const ok =
-    signature !== null &&
-    (await crypto.subtle.verify(
-      isEc ? { name: "ECDSA", hash } : { name: "RSASSA-PKCS1-v1_5" },
-      publicKey,
-      signature.slice().buffer,
-      parts.tbs.slice().buffer,
-    ));
+  let ok = false;
+  try {
+    ok = verifySignature(hash.replace("-", "").toLowerCase(), parts.tbs, isEc ? { key: publicKey, dsaEncoding: "der" } : publicKey, parts.signature);
+  } catch {
+    ok = false;
+  }
   if (!ok) {
     throw new PkiError(
       "CSR_SIGNATURE_INVALID",

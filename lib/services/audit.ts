@@ -32,25 +32,40 @@ export function hashAuditEvent(prevHash: string, e: ChainedFields): string {
 }
 
 export async function appendAudit(tx: Tx, actor: Actor, input: AuditInput): Promise<void> {
-  // Lock the head first (UPDATE takes the row lock), then read it back.
+  await appendAuditMany(tx, [{ actor, input }]);
+}
+
+/** Appends several events in order (one head update for all: the group commit of issuance uses it). */
+export async function appendAuditMany(tx: Tx, entries: { actor: Actor; input: AuditInput }[]): Promise<void> {
+  if (entries.length === 0) return;
+  const n = entries.length;
+  // Lock the head first (the UPDATE takes the row lock), moving it past all n events at once.
   const head = await tx.auditHead.upsert({
     where: { id: 1 },
-    create: { id: 1, seq: 1, hash: GENESIS_HASH },
-    update: { seq: { increment: 1 } },
+    create: { id: 1, seq: n, hash: GENESIS_HASH },
+    update: { seq: { increment: n } },
   });
-  const fields: ChainedFields = {
-    seq: head.seq,
-    at: new Date(),
-    actor: actorRef(actor),
-    actorLabel: actor.label,
-    action: input.action,
-    targetType: input.targetType ?? null,
-    targetId: input.targetId ?? null,
-    details: JSON.stringify(input.details ?? {}),
-  };
-  const hash = hashAuditEvent(head.hash, fields);
-  await tx.auditEvent.create({ data: { ...fields, prevHash: head.hash, hash } });
-  await tx.auditHead.update({ where: { id: 1 }, data: { hash } });
+  let prevHash = head.hash;
+  let seq = head.seq - n + 1;
+  const at = new Date();
+  const rows = entries.map(({ actor, input }) => {
+    const fields: ChainedFields = {
+      seq: seq++,
+      at,
+      actor: actorRef(actor),
+      actorLabel: actor.label,
+      action: input.action,
+      targetType: input.targetType ?? null,
+      targetId: input.targetId ?? null,
+      details: JSON.stringify(input.details ?? {}),
+    };
+    const hash = hashAuditEvent(prevHash, fields);
+    const row = { ...fields, prevHash, hash };
+    prevHash = hash;
+    return row;
+  });
+  await tx.auditEvent.createMany({ data: rows });
+  await tx.auditHead.update({ where: { id: 1 }, data: { hash: prevHash } });
 }
 
 /** Runs `fn` and writes its audit event in one transaction. */

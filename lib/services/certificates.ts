@@ -7,6 +7,8 @@ import { AppError, notFound } from "../errors";
 import { authorize, type Actor } from "../auth/roles";
 import { emitRevocationChanged } from "../events";
 import { withAudit } from "./audit";
+import { commitIssued, recordDistributionPoints } from "./issuance-queue";
+import { randomBytes } from "node:crypto";
 import { caChainPem, caSigner, caUrls, findIssuingCa, type CaRecord } from "./cas";
 import {
   buildPkcs12,
@@ -138,39 +140,34 @@ export async function signDeviceCertificate(params: {
 
 type Signed = Awaited<ReturnType<typeof signDeviceCertificate>>;
 
-/** Writes an issued certificate and points the device at it (inside the caller's transaction). */
-export async function recordIssued(tx: Tx, params: { ca: CaRecord; deviceId: string; issued: Signed; key: KeyMaterial; sans?: SubjectAltNames }) {
+/** The row for an issued certificate (id chosen here, so the audit event can name it before insert). */
+function certificateRow(params: { ca: CaRecord; deviceId: string; issued: Signed; key: KeyMaterial; sans?: SubjectAltNames }) {
   const { ca, issued } = params;
-  const row = await tx.certificate.create({
-    data: {
-      deviceId: params.deviceId,
-      caId: ca.id,
-      serialHex: issued.serialHex,
-      profile: issued.profile,
-      subject: issued.subject,
-      sans: JSON.stringify(params.sans ?? {}),
-      notBefore: issued.notBefore,
-      notAfter: issued.notAfter,
-      fingerprint: issued.fingerprintSha256,
-      keySource: params.key.keySource,
-      keyAlgorithm: params.key.keyAlgorithm,
-      publicKeyDer: new Uint8Array(params.key.spki),
-      der: new Uint8Array(issued.der),
-    },
-  });
-  // Conditional on the device still being active: a decommission that committed meanwhile wins.
-  const pointed = await tx.device.updateMany({ where: { id: params.deviceId, status: "active" }, data: { currentCertId: row.id, certNotAfter: issued.notAfter } });
+  return {
+    id: `c${randomBytes(12).toString("hex")}`,
+    deviceId: params.deviceId,
+    caId: ca.id,
+    serialHex: issued.serialHex,
+    profile: issued.profile,
+    subject: issued.subject,
+    sans: JSON.stringify(params.sans ?? {}),
+    notBefore: issued.notBefore,
+    notAfter: issued.notAfter,
+    fingerprint: issued.fingerprintSha256,
+    keySource: params.key.keySource,
+    keyAlgorithm: params.key.keyAlgorithm,
+    publicKeyDer: new Uint8Array(params.key.spki),
+    der: new Uint8Array(issued.der),
+  };
+}
+
+/** Writes an issued certificate and points the device at it, inside the caller's transaction (renewal, import). */
+export async function recordIssued(tx: Tx, params: { ca: CaRecord; deviceId: string; issued: Signed; key: KeyMaterial; sans?: SubjectAltNames }) {
+  const data = certificateRow(params);
+  const row = await tx.certificate.create({ data });
+  const pointed = await tx.device.updateMany({ where: { id: params.deviceId, status: "active" }, data: { currentCertId: row.id, certNotAfter: row.notAfter } });
   if (pointed.count !== 1) throw new AppError("INVALID_STATE", "The device is no longer active");
-  // Every distribution point ever written stays in the CRL's Issuing Distribution Point, so
-  // certificates issued under an older CERTFLEET_PUBLIC_URL stay in scope (BROKERS.md).
-  const crlUrl = caUrls(ca.slug).crl;
-  if ((JSON.parse(ca.crlUris) as string[]).includes(crlUrl)) return row;
-  const current = await tx.certificateAuthority.findUniqueOrThrow({ where: { id: ca.id }, select: { crlUris: true } });
-  const uris = JSON.parse(current.crlUris) as string[];
-  if (!uris.includes(crlUrl)) {
-    // A new distribution point must appear in the CRL's IDP at once: bumping the version re-signs it.
-    await tx.certificateAuthority.update({ where: { id: ca.id }, data: { crlUris: JSON.stringify([...uris, crlUrl]), revocationVersion: { increment: 1 } } });
-  }
+  await recordDistributionPoints(tx, [{ row: data, crlUrl: caUrls(params.ca.slug).crl, knownCrlUris: JSON.parse(params.ca.crlUris) as string[] }]);
   return row;
 }
 
@@ -213,17 +210,18 @@ export async function issueDeviceCertificate(actor: Actor, deviceId: string, inp
   const key = await keyFromRequest(input);
   return retryOnSerialCollision(async () => {
     const issued = await signDeviceCertificate({ ca, deviceName: device.name, key, profile: input.profile, sans: input.sans, validityDays: input.validityDays, clock });
-    const row = await withAudit(actor, async (tx) => {
-      const created = await recordIssued(tx, { ca, deviceId, issued, key, sans: input.sans });
-      return {
-        result: created,
-        audit: {
-          action: "certificate.issue",
-          targetType: "device",
-          targetId: deviceId,
-          details: { certificateId: created.id, serial: created.serialHex, keySource: key.keySource, keyAlgorithm: key.keyAlgorithm, notAfter: created.notAfter, ca: ca.slug },
-        },
-      };
+    const data = certificateRow({ ca, deviceId, issued, key, sans: input.sans });
+    const row = await commitIssued({
+      row: data,
+      actor,
+      crlUrl: caUrls(ca.slug).crl,
+      knownCrlUris: JSON.parse(ca.crlUris) as string[],
+      audit: {
+        action: "certificate.issue",
+        targetType: "device",
+        targetId: deviceId,
+        details: { certificateId: data.id, serial: data.serialHex, keySource: key.keySource, keyAlgorithm: key.keyAlgorithm, notAfter: data.notAfter, ca: ca.slug },
+      },
     });
     return deliver(row, ca, key, input, device.name);
   });

@@ -220,6 +220,30 @@ describe.each(testProviders())("certificate lifecycle on %s", (provider) => {
     expect(() => ZIssueCertificate.parse({ generateKey: { algorithm: "EC-P521" } })).toThrow();
   });
 
+  it("commits concurrent issuances together, and fails only the caller whose device went away", async () => {
+    const devices = await Promise.all(Array.from({ length: 24 }, (_, i) => createDevice(operator, { name: `batch-${i}` })));
+    const doomed = devices[5];
+    const attempts = devices.map((d, i) => {
+      const p = issue(d.id, { generateKey: { algorithm: "EC-P256" } });
+      // Decommission one device while its issuance is queued behind the others.
+      if (i === 5) void decommissionDevice(operator, doomed.id).catch(() => undefined);
+      return p;
+    });
+    const results = await Promise.allSettled(attempts);
+    const ok = results.filter((r) => r.status === "fulfilled") as PromiseFulfilledResult<Awaited<ReturnType<typeof issue>>>[];
+    expect(ok.length).toBeGreaterThanOrEqual(23);
+    for (const r of ok) {
+      const row = await db().certificate.findUniqueOrThrow({ where: { id: r.value.certificate.id } });
+      expect(row.serialHex).toBe(r.value.certificate.serialHex);
+      const device = await db().device.findUniqueOrThrow({ where: { id: row.deviceId! } });
+      if (device.status === "active") expect(device.currentCertId).toBe(row.id);
+    }
+    const issuedEvents = await db().auditEvent.findMany({ where: { action: "certificate.issue", targetId: { in: devices.map((d) => d.id) } } });
+    expect(issuedEvents.length).toBe(ok.length);
+    const { verifyAuditChain } = await import("@/lib/services/audit");
+    expect((await verifyAuditChain(SYSTEM_ACTOR)).ok).toBe(true);
+  });
+
   it("refuses to sign with a wrong master key instead of producing garbage", async () => {
     const device = await createDevice(operator, { name: "truck-0006" });
     const before = await counts();
