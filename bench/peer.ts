@@ -62,7 +62,7 @@ export class OpensslCa {
   /** Starts `openssl ocsp` with `workers` processes; returns a stop function. */
   async startResponder(port: number, workers: number): Promise<() => void> {
     // -port takes a bare number (it binds every interface); the load only ever goes to 127.0.0.1.
-    const child: ChildProcess = spawn("openssl", ["ocsp", "-index", "index.txt", "-port", String(port), "-rsigner", "ocsp.pem", "-rkey", "ocsp.key", "-CA", "ca.pem", "-nmin", "60", "-multi", String(workers), "-ignore_err"], { cwd: this.dir, stdio: ["ignore", "pipe", "pipe"] });
+    const child: ChildProcess = spawn("openssl", ["ocsp", "-index", "index.txt", "-port", String(port), "-rsigner", "ocsp.pem", "-rkey", "ocsp.key", "-CA", "ca.pem", "-nmin", "60", "-multi", String(workers), "-timeout", "2", "-ignore_err"], { cwd: this.dir, stdio: ["ignore", "pipe", "pipe"] });
     child.stdout?.resume();
     child.stderr?.resume();
     // The -multi parent does not pass signals on to its workers: end them, then it.

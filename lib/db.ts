@@ -35,3 +35,29 @@ export async function disconnectDb() {
   g.__certfleetDb = undefined;
   await client?.$disconnect();
 }
+
+const SQLITE_RETRIES = 8;
+
+function isSqliteBusy(e: unknown): boolean {
+  const err = e as { code?: string; message?: string; meta?: { driverAdapterError?: { message?: string } } };
+  return err?.code === "P1008" || /SQLITE_BUSY|database is locked|SocketTimeout/.test(`${err?.message ?? ""} ${err?.meta?.driverAdapterError?.message ?? ""}`);
+}
+
+/**
+ * An interactive transaction that survives other processes writing the same SQLite file (the
+ * CLI while the server runs, two servers in a test). SQLite in WAL mode answers SQLITE_BUSY at
+ * once — without waiting — when a transaction that has read must write after another connection
+ * committed; Prisma opens deferred transactions, so the cure is to run the whole function again.
+ * PostgreSQL serialises with row locks instead and is never retried here.
+ */
+export async function transaction<T>(fn: (tx: Tx) => Promise<T>, options: { timeout?: number; maxWait?: number } = {}): Promise<T> {
+  const opts = { timeout: options.timeout ?? 60_000, maxWait: options.maxWait ?? 30_000 };
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await db().$transaction(fn, opts);
+    } catch (e) {
+      if (isPostgres() || attempt >= SQLITE_RETRIES || !isSqliteBusy(e)) throw e;
+      await new Promise((r) => setTimeout(r, 5 + Math.random() * 20 * (attempt + 1)));
+    }
+  }
+}

@@ -185,7 +185,11 @@ export interface BuildOcspResponseParams {
 interface ResponderInfo {
   parts: CertificateParts;
   keyHash: Uint8Array;
-  certificate: pkijs.Certificate;
+  /**
+   * The responder certificate decoded once by asn1js and embedded as that node: rebuilding it
+   * through pkijs.Certificate.toSchema() on every response cost most of a fresh (nonce) answer.
+   */
+  node: asn1js.AsnType;
 }
 const responderCache = new WeakMap<object, ResponderInfo>();
 const signerKeyCache = new WeakMap<CryptoKey, Uint8Array>();
@@ -203,7 +207,7 @@ function responderInfo(cert: Uint8Array | X509Certificate): ResponderInfo {
       parts,
       // ResponderID byKey: SHA-1 of the subjectPublicKey BIT STRING contents (RFC 6960 §4.2.1).
       keyHash: new Uint8Array(createHash("sha1").update(parts.subjectPublicKeyBits).digest()),
-      certificate: pkijs.Certificate.fromBER(der.slice()),
+      node: asn1js.fromBER(der.slice()).result,
     };
     responderCache.set(cert, info);
   }
@@ -288,13 +292,22 @@ export async function buildOcspResponse(params: BuildOcspResponseParams): Promis
       oid.startsWith(OID_PKCS1_PREFIX) ? { algorithmId: oid, algorithmParams: new asn1js.Null() } : { algorithmId: oid },
     ),
     signature: new asn1js.BitString({ valueHex: signature.slice().buffer }),
-    ...((params.includeResponderCert ?? true) ? { certs: [responder.certificate] } : {}),
   });
+  const basicSchema = basic.toSchema() as asn1js.Sequence;
+  if (params.includeResponderCert ?? true) {
+    // certs [0] EXPLICIT SEQUENCE OF Certificate, with the certificate's own DER bytes.
+    basicSchema.valueBlock.value.push(
+      new asn1js.Constructed({
+        idBlock: { tagClass: 3, tagNumber: 0 },
+        value: [new asn1js.Sequence({ value: [responder.node] })],
+      }),
+    );
+  }
   const response = new pkijs.OCSPResponse({
     responseStatus: new asn1js.Enumerated({ value: 0 }), // successful
     responseBytes: new pkijs.ResponseBytes({
       responseType: OID_BASIC_RESPONSE,
-      response: new asn1js.OctetString({ valueHex: basic.toSchema().toBER() }),
+      response: new asn1js.OctetString({ valueHex: basicSchema.toBER() }),
     }),
   });
   return new Uint8Array(response.toSchema().toBER());

@@ -2,7 +2,7 @@
 // they describe. hash = SHA-256(prevHash || canonical event); the AuditHead row is updated in the
 // same transaction, which on PostgreSQL takes a row lock and so serialises appends (no forks).
 import { createHash } from "node:crypto";
-import { db, type Tx } from "../db";
+import { db, type Tx, transaction } from "../db";
 import { actorRef, authorize, type Actor } from "../auth/roles";
 
 export const GENESIS_HASH = "0".repeat(64);
@@ -70,7 +70,7 @@ export async function appendAuditMany(tx: Tx, entries: { actor: Actor; input: Au
 
 /** Runs `fn` and writes its audit event in one transaction. */
 export async function withAudit<T>(actor: Actor, fn: (tx: Tx) => Promise<{ result: T; audit: AuditInput }>): Promise<T> {
-  return db().$transaction(
+  return transaction(
     async (tx) => {
       const { result, audit } = await fn(tx);
       await appendAudit(tx, actor, audit);

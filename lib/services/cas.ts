@@ -1,7 +1,7 @@
 // Certificate authorities: the hierarchy created on first start, loading a CA's signer (the
 // private key is unsealed only in memory, once per process), and the URLs written into
 // certificates. An HSM signer would replace `unsealSigner` without touching any caller.
-import { db } from "../db";
+import { db, transaction } from "../db";
 import { config } from "../config";
 import { getMasterKey } from "../secrets";
 import { AppError, notFound } from "../errors";
@@ -134,7 +134,7 @@ export async function ensureCaHierarchy(log: (line: string) => void = () => unde
     { slug: "issuing-1", name: cfg.issuingCaName, kind: "issuing", ca: issuing, parentSlug: "root" },
   ];
   try {
-    await db().$transaction(async (tx) => {
+    await transaction(async (tx) => {
       const ids: Record<string, string> = {};
       for (const r of rows) {
         const created = await tx.certificateAuthority.create({

@@ -8,7 +8,7 @@
 // same row, so a higher number always reflects a superset of the revocations a lower one saw.
 // A number whose CRL fails to be stored is skipped, never reused.
 import { createHash } from "node:crypto";
-import { db } from "../db";
+import { db, transaction } from "../db";
 import { config } from "../config";
 import { authorize, type Actor } from "../auth/roles";
 import { onRevocationChanged } from "../events";
@@ -70,7 +70,7 @@ async function generateCrl(caId: string): Promise<ServedCrl> {
   // thisUpdate a minute in the past: a broker whose clock lags a little would otherwise see a CRL
   // that is "not yet valid" — and mosquitto then refuses every client.
   const thisUpdate = new Date(now.getTime() - 60_000);
-  const { ca, revoked } = await db().$transaction(async (tx) => {
+  const { ca, revoked } = await transaction(async (tx) => {
     const ca = await tx.certificateAuthority.update({ where: { id: caId }, data: { crlNumber: { increment: 1 } } });
     // Expired certificates leave the CRL (RFC 5280 3.3 allows it): the list only grows with the
     // revocations still in force, which keeps its cost gentle on a long-lived fleet.

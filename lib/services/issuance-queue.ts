@@ -3,7 +3,7 @@
 // arrive while a commit is running wait for the next one and share it: one transaction, one
 // multi-row insert, one audit-head update. Nobody gets a certificate before its row is committed.
 // If a shared commit fails, each member is retried alone so an error reaches only its own caller.
-import { db, type Tx } from "../db";
+import { type Tx, transaction } from "../db";
 import { AppError } from "../errors";
 import type { Actor } from "../auth/roles";
 import { appendAuditMany, type AuditInput } from "./audit";
@@ -61,7 +61,7 @@ async function drain() {
 }
 
 async function commitBatch(batch: PendingIssue[]): Promise<Map<string, CertificateRow>> {
-  return db().$transaction(
+  return transaction(
     async (tx) => {
       const created = await tx.certificate.createManyAndReturn({ data: batch.map((b) => b.row) });
       for (const b of batch) {

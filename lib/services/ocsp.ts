@@ -2,7 +2,7 @@
 // rotated well before they expire; nonce-less answers produced once and served from memory until
 // half their validity has passed or the CA's revocationVersion moves (a local revocation clears
 // the cache at once; a revocation on another instance within a second, by the version poll).
-import { db } from "../db";
+import { db, transaction } from "../db";
 import { config } from "../config";
 import { getMasterKey } from "../secrets";
 import { authorize, SYSTEM_ACTOR, type Actor } from "../auth/roles";
@@ -40,6 +40,8 @@ interface CaContext {
    * byte-for-byte the same each time, so a repeat is answered without even parsing it.
    */
   raw: Map<string, CachedAnswer>;
+  /** Certificate status by serial as of `version` (fresh nonce answers still need no query). */
+  statuses: Map<string, OcspCertStatus>;
 }
 
 interface CachedAnswer {
@@ -85,7 +87,7 @@ export async function ensureResponder(ca: CaRecord): Promise<Responder> {
     urls: caUrls(ca.slug),
   });
   const pkcs8 = await exportPkcs8(pair.privateKey);
-  const row = await db().$transaction(async (tx) => {
+  const row = await transaction(async (tx) => {
     const created = await tx.ocspResponder.create({
       data: { caId: ca.id, serialHex: issued.serialHex, notBefore: issued.notBefore, notAfter: issued.notAfter, certificateDer: new Uint8Array(issued.der), sealedKey: sealSecret(getMasterKey(), pkcs8, sealContext(ca.slug, issued.serialHex)) },
     });
@@ -101,7 +103,7 @@ export async function ensureResponder(ca: CaRecord): Promise<Responder> {
 async function loadContext(slug: string): Promise<CaContext | null> {
   const ca = await db().certificateAuthority.findUnique({ where: { slug } });
   if (!ca || ca.kind !== "issuing") return null;
-  const ctx: CaContext = { caId: ca.id, slug, version: ca.revocationVersion, stale: false, matches: issuerMatcher(ca.certificateDer), responder: await ensureResponder(ca), cache: new Map(), raw: new Map() };
+  const ctx: CaContext = { caId: ca.id, slug, version: ca.revocationVersion, stale: false, matches: issuerMatcher(ca.certificateDer), responder: await ensureResponder(ca), cache: new Map(), raw: new Map(), statuses: new Map() };
   state.ready.set(slug, ctx);
   return ctx;
 }
@@ -126,19 +128,36 @@ async function syncVersion(ctx: CaContext, version?: number) {
   if (current !== ctx.version) {
     ctx.cache.clear();
     ctx.raw.clear();
+    ctx.statuses.clear();
     ctx.version = current;
   }
   ctx.stale = false;
 }
 
-async function statusOf(caId: string, items: OcspCertId[]): Promise<Map<string, OcspCertStatus>> {
+async function statusOf(ctx: CaContext, items: OcspCertId[]): Promise<Map<string, OcspCertStatus>> {
+  const out = new Map<string, OcspCertStatus>();
+  const missing = new Set<string>();
+  for (const i of items) {
+    const known = ctx.statuses.get(i.serialHex);
+    if (known) out.set(i.serialHex, known);
+    else missing.add(i.serialHex);
+  }
+  if (missing.size === 0) return out;
+  const version = ctx.version;
   const rows = await db().certificate.findMany({
-    where: { caId, serialHex: { in: [...new Set(items.map((i) => i.serialHex))] } },
+    where: { caId: ctx.caId, serialHex: { in: [...missing] } },
     select: { serialHex: true, status: true, revokedAt: true, revocationReason: true },
   });
-  const out = new Map<string, OcspCertStatus>();
-  for (const r of rows) {
-    out.set(r.serialHex, r.revokedAt ? { type: "revoked", revokedAt: r.revokedAt, reason: r.revocationReason ?? 0 } : { type: "good" });
+  const found = new Map<string, OcspCertStatus>(rows.map((r) => [r.serialHex, r.revokedAt ? { type: "revoked", revokedAt: r.revokedAt, reason: r.revocationReason ?? 0 } : { type: "good" }]));
+  for (const serial of missing) {
+    // "unknown" is not remembered: issuance bumps no version, and a fresh certificate must be
+    // answered "good" at once.
+    const status = found.get(serial) ?? { type: "unknown" as const };
+    out.set(serial, status);
+    if (status.type !== "unknown" && ctx.version === version && !ctx.stale) {
+      if (ctx.statuses.size >= CACHE_LIMIT) ctx.statuses.delete(ctx.statuses.keys().next().value!);
+      ctx.statuses.set(serial, status);
+    }
   }
   return out;
 }
@@ -188,7 +207,7 @@ export async function answerOcsp(slug: string, requestDer: Uint8Array): Promise<
       }
     }
     const version = ctx.version;
-    const statuses = await statusOf(ctx.caId, request.requests);
+    const statuses = await statusOf(ctx, request.requests);
     const producedAt = new Date(Math.floor(now / 1000) * 1000);
     const nextUpdate = new Date(producedAt.getTime() + RESPONSE_VALIDITY_MS);
     const der = await buildOcspResponse({
@@ -198,7 +217,8 @@ export async function answerOcsp(slug: string, requestDer: Uint8Array): Promise<
       nonce: request.nonce,
       responses: request.requests.map((r) => ({ certId: r, status: statuses.get(r.serialHex) ?? { type: "unknown" }, thisUpdate: producedAt, nextUpdate })),
     });
-    if (!cacheable) return { body: der };
+    // "unknown" is never kept: the serial may be issued a moment later and must then be "good".
+    if (!cacheable || statuses.get(request.requests[0].serialHex)?.type === "unknown") return { body: der };
     // Only cache what was produced from the current version (a revocation may have landed meanwhile).
     if (ctx.version === version && !ctx.stale) {
       const entry = { der, producedAt, nextUpdate, refreshAt: producedAt.getTime() + RESPONSE_VALIDITY_MS / 2 };

@@ -3,7 +3,7 @@
 // self-issued key lives only in memory (a restart issues a new one) and is renewed before expiry.
 import { readFileSync } from "node:fs";
 import { isIP } from "node:net";
-import { db } from "../db";
+import { transaction } from "../db";
 import { config } from "../config";
 import { SYSTEM_ACTOR } from "../auth/roles";
 import { appendAudit } from "./audit";
@@ -55,7 +55,7 @@ export async function loadTlsIdentity(): Promise<TlsIdentity> {
     validityDays: SERVER_CERT_DAYS,
     urls: caUrls(ca.slug),
   });
-  await db().$transaction(async (tx) => {
+  await transaction(async (tx) => {
     const row = await tx.certificate.create({
       data: {
         caId: ca.id,
