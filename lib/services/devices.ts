@@ -122,7 +122,8 @@ export async function decommissionDevice(actor: Actor, id: string): Promise<Devi
     await revokeCertificatesInTx(tx, certificates.map((c) => c.id), 5 /* cessationOfOperation */, new Date());
     const psks = await tx.psk.updateMany({ where: { deviceId: id, status: "active" }, data: { status: "revoked", revokedAt: new Date() } });
     if (psks.count) await markPskChanged(tx);
-    const updated = await tx.device.update({ where: { id }, data: { status: "decommissioned", hasPsk: false }, include: deviceInclude });
+    // certNotAfter feeds the expiry views: a decommissioned device expires nothing any more.
+    const updated = await tx.device.update({ where: { id }, data: { status: "decommissioned", hasPsk: false, certNotAfter: null }, include: deviceInclude });
     return {
       result: toDeviceView(updated),
       audit: {
