@@ -38,8 +38,9 @@ export async function load(opts: {
   };
 }
 
-/** p50/p95 of sequential timings (ms) of an async call. */
-export async function timings(n: number, fn: () => Promise<void>): Promise<{ p50: number; p95: number; samples: number[] }> {
+/** p50/p95 of sequential timings (ms) of an async call, after a short warm-up (first renders, caches). */
+export async function timings(n: number, fn: () => Promise<void>, warmup = 3): Promise<{ p50: number; p95: number; samples: number[] }> {
+  for (let i = 0; i < warmup; i++) await fn();
   const samples: number[] = [];
   for (let i = 0; i < n; i++) {
     const t = performance.now();
