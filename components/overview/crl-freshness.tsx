@@ -2,19 +2,9 @@
 import { Badge } from "@/components/ui/badge";
 import { formatBytes, formatDateTime, formatNumber, relativeTime } from "@/components/ui/format";
 import { Table, THead, Th, Tr, Td } from "@/components/ui/table";
+import type { CrlStateView } from "@/lib/services/crl";
 
-export interface CrlStateRow {
-  caId: string;
-  slug: string;
-  name: string;
-  number: string;
-  thisUpdate: Date;
-  nextUpdate: Date;
-  entryCount: number;
-  sizeBytes: number;
-  crlUrl: string;
-  pemUrl: string;
-}
+export type CrlStateRow = CrlStateView;
 
 export function crlFreshness(crl: Pick<CrlStateRow, "thisUpdate" | "nextUpdate">, now: Date): { label: string; tone: "green" | "amber" | "red" } {
   const left = crl.nextUpdate.getTime() - now.getTime();

@@ -1,28 +1,16 @@
 // E2E harness: the production server with the demo fleet on free ports and its own data directory,
 // Debian's Chromium driven by playwright-core, a tiny test registry, and screenshots.
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdirSync } from "node:fs";
 import path from "node:path";
-import net from "node:net";
 import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
+import { createTestDatabase } from "../helpers/databases";
+import { launchServer } from "../helpers/server";
 
 export const ROOT = path.resolve(import.meta.dirname, "../..");
 export const RESULTS = path.join(ROOT, "test-results", "e2e");
 export const CHROMIUM = "/usr/bin/chromium";
 export const ADMIN = { email: "admin@e2e.local", password: "admin-password-e2e-1" };
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.unref();
-    srv.on("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 /** Debian's Chromium: installed on demand (never `npx playwright install`: no downloads). */
 export function ensureChromium() {
@@ -46,60 +34,9 @@ export async function startServer(): Promise<Server> {
     const r = spawnSync(process.execPath, ["node_modules/next/dist/bin/next", "build"], { cwd: ROOT, stdio: "inherit", env: { ...process.env, NEXT_TELEMETRY_DISABLED: "1" } });
     if (r.status !== 0) throw new Error("next build failed");
   }
-  const dataDir = mkdtempSync(path.join(tmpdir(), "certfleet-e2e-"));
-  const port = await freePort();
-  const httpsPort = await freePort();
-  const databaseUrl = `file:${path.join(dataDir, "certfleet.db")}`;
-  const env: NodeJS.ProcessEnv = {
-    ...process.env,
-    NODE_ENV: "production" as const,
-    PORT: String(port),
-    HTTPS_PORT: String(httpsPort),
-    HOST: "127.0.0.1",
-    DATABASE_URL: databaseUrl,
-    CERTFLEET_DATA_DIR: dataDir,
-    CERTFLEET_PUBLIC_URL: `http://127.0.0.1:${port}`,
-    CERTFLEET_ADMIN_EMAIL: ADMIN.email,
-    CERTFLEET_ADMIN_PASSWORD: ADMIN.password,
-  };
-  let output = "";
-  const child: ChildProcess = spawn(process.execPath, ["--import", "tsx", "server.ts", "--demo"], { cwd: ROOT, env, stdio: ["ignore", "pipe", "pipe"] });
-  child.stdout!.on("data", (d) => (output += d));
-  child.stderr!.on("data", (d) => (output += d));
-  // Never leave the server behind, even when the runner itself crashes.
-  const killOnExit = () => {
-    if (child.exitCode === null) child.kill("SIGKILL");
-  };
-  process.once("exit", killOnExit);
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`server did not start in time:\n${output}`)), 180_000);
-    const check = () => {
-      if (/HTTP\s+on /.test(output)) {
-        clearTimeout(timer);
-        resolve();
-      }
-    };
-    child.stdout!.on("data", check);
-    child.once("exit", (code) => {
-      clearTimeout(timer);
-      reject(new Error(`server exited with ${code}:\n${output}`));
-    });
-  });
-  return {
-    url: `http://127.0.0.1:${port}`,
-    dataDir,
-    databaseUrl,
-    logs: () => output,
-    stop: async () => {
-      if (child.exitCode === null) {
-        const exited = new Promise((r) => child.once("exit", r));
-        child.kill("SIGTERM");
-        await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
-        if (child.exitCode === null) child.kill("SIGKILL");
-      }
-      rmSync(dataDir, { recursive: true, force: true });
-    },
-  };
+  const database = await createTestDatabase("sqlite");
+  const server = await launchServer(database, { CERTFLEET_ADMIN_EMAIL: ADMIN.email, CERTFLEET_ADMIN_PASSWORD: ADMIN.password }, ["--demo"]);
+  return { url: server.url, dataDir: database.dataDir, databaseUrl: database.url, logs: server.logs, stop: server.stop };
 }
 
 /** playwright-core gives every launch a fresh temporary profile (it refuses --user-data-dir here). */

@@ -29,7 +29,8 @@ export interface TestServer {
   kill(): Promise<void>;
 }
 
-export async function launchServer(database: TestDatabase, env: Record<string, string> = {}): Promise<TestServer> {
+/** `args` go to server.ts (e.g. ["--demo"]). */
+export async function launchServer(database: TestDatabase, env: Record<string, string> = {}, args: string[] = []): Promise<TestServer> {
   const port = await freePort();
   const httpsPort = await freePort();
   const fullEnv: Record<string, string> = {
@@ -44,14 +45,14 @@ export async function launchServer(database: TestDatabase, env: Record<string, s
     ...env,
   };
   let output = "";
-  const child: ChildProcess = spawn(process.execPath, ["--import", "tsx", "server.ts"], {
+  const child: ChildProcess = spawn(process.execPath, ["--import", "tsx", "server.ts", ...args], {
     env: { ...process.env, ...fullEnv, NODE_ENV: "production" },
     stdio: ["ignore", "pipe", "pipe"],
   });
   child.stdout!.on("data", (d) => (output += d));
   child.stderr!.on("data", (d) => (output += d));
   await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`server did not start:\n${output}`)), 120_000);
+    const timer = setTimeout(() => reject(new Error(`server did not start:\n${output}`)), 180_000);
     const check = () => {
       if (/HTTP\s+on /.test(output)) {
         clearTimeout(timer);
@@ -63,6 +64,10 @@ export async function launchServer(database: TestDatabase, env: Record<string, s
       clearTimeout(timer);
       reject(new Error(`server exited with ${code}:\n${output}`));
     });
+  });
+  // Never leave a server behind, even when the test process itself crashes.
+  process.once("exit", () => {
+    if (child.exitCode === null) child.kill("SIGKILL");
   });
   const kill = async () => {
     if (child.exitCode !== null) return;
