@@ -21,7 +21,7 @@ import { defaultIssuingCa, forgetSignersForTests } from "../lib/services/cas";
 import { ZIssueCertificate } from "../lib/validation/certificates";
 import { parseCrlInfo } from "../lib/pki/crl";
 import { load, timings } from "./load";
-import { seedBulk } from "./seed";
+import { closeSeedConnections, seedBulk } from "./seed";
 import { OpensslCa, opensslSpeedEcdsaP256 } from "./peer";
 
 const argv = process.argv.slice(2);
@@ -64,6 +64,7 @@ async function pgAvailable(): Promise<boolean> {
 /** Points this process's lib/ at the server's database (for seeding and service-level runs). */
 async function pointAtDatabase(database: TestDatabase) {
   await disconnectDb();
+  closeSeedConnections();
   process.env.DATABASE_URL = database.url;
   process.env.CERTFLEET_DATA_DIR = database.dataDir;
   resetConfigForTests();
@@ -207,6 +208,7 @@ async function benchOcspAndIssuance(work: Workdir) {
     add({ area: "CRL", test: `revocation → new CRL served, ${fmt(SIZES.revokedServed)} entries`, certfleet: `${fmt(median)} ms (median of ${latencies.length})`, peer: "—", ratio: "—", target: "< 1 s", met: median < 1000 ? "yes" : "no" });
   } finally {
     await disconnectDb();
+    closeSeedConnections();
     await server.stop();
   }
 }
@@ -285,6 +287,7 @@ async function benchInventory(provider: "sqlite" | "postgresql", deviceCount: nu
     }
   } finally {
     await disconnectDb();
+    closeSeedConnections();
     await server.stop();
   }
 }
