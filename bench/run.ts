@@ -30,6 +30,10 @@ const UPDATE_README = argv.includes("--update-readme");
 const PG_URL = process.env.CERTFLEET_TEST_PG_URL ?? process.env.BENCH_PG_URL ?? "postgresql://postgres@127.0.0.1:5432/postgres";
 const SECONDS = QUICK ? 4 : 10;
 const SIZES = QUICK ? { inventoryDevices: 20_000, crl: [10_000, 100_000], revokedServed: 20_000 } : { inventoryDevices: 100_000, crl: [10_000, 100_000, 1_000_000], revokedServed: 100_000 };
+// --devices N: inventory size for this run (e.g. a quick run at 100k).
+const devicesArg = argv.indexOf("--devices");
+if (devicesArg >= 0) SIZES.inventoryDevices = Number(argv[devicesArg + 1]);
+const PG_1M = argv.includes("--pg-1m") || !QUICK;
 
 interface Row {
   area: string;
@@ -320,7 +324,7 @@ async function main() {
     await benchInventory("sqlite", SIZES.inventoryDevices, 150);
     if (await pgAvailable()) {
       await benchInventory("postgresql", SIZES.inventoryDevices, 150);
-      if (!QUICK) await benchInventory("postgresql", 1_000_000, 500);
+      if (PG_1M) await benchInventory("postgresql", 1_000_000, 500);
     } else log("PostgreSQL not reachable: skipping the PostgreSQL lines");
   } finally {
     work.dispose();
