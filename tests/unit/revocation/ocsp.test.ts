@@ -18,6 +18,7 @@ import {
   type OcspRequestInfo,
 } from "@/lib/pki/ocsp";
 import { PkiError } from "@/lib/pki/errors";
+import { readTlv } from "@/lib/pki/der";
 import { createTestPki, openssl, type Issued, type TestPki } from "./fixtures";
 
 const OID_SHA1 = "1.3.14.3.2.26";
@@ -259,6 +260,31 @@ describe("buildOcspResponse", () => {
     expect(out.out).toContain(`${ec.leaf1.pemFile}: revoked`);
     expect(out.out).toContain(`${ec.leaf2.pemFile}: good`);
     expect(out.out).toContain(`${ec.responder.pemFile}: unknown`);
+  });
+
+  it("keeps DER lengths minimal when a short response follows a long one, and concurrent answers apart", async () => {
+    // The encoder reuses asn1js nodes between responses; a length once over 127 must not stay long-form.
+    const big = makeRequest(ec, [ec.leaf1, ec.leaf2, ec.responder, ec.issuing], ["-no_nonce"]);
+    await respond(ec, parseOcspRequest(big.der), revokedLeaf1(ec));
+    const small = parseOcspRequest(makeRequest(ec, [ec.leaf2], ["-no_nonce"]).der);
+    const bare = await respond(ec, small, revokedLeaf1(ec), { includeResponderCert: false });
+    const walk = (der: Uint8Array, offset: number, limit: number): void => {
+      for (let pos = offset; pos < limit; ) {
+        const el = readTlv(der, pos, limit); // refuses non-minimal lengths
+        if (der[pos] & 0x20) walk(der, el.start, el.end);
+        pos = el.end;
+      }
+    };
+    walk(bare.der, 0, bare.der.length);
+    expect(checkForCerts(ec, bare.file, [ec.leaf2], ["-verify_other", ec.responder.pemFile]).out).toContain("Response verify OK");
+
+    const requests = [ec.leaf1, ec.leaf2].map((leaf) => makeRequest(ec, [leaf]));
+    const answers = await Promise.all(requests.map((r) => respond(ec, parseOcspRequest(r.der), revokedLeaf1(ec))));
+    answers.forEach((answer, i) => {
+      const out = openssl(["ocsp", "-respin", answer.file, "-reqin", requests[i].file, "-CAfile", ec.chainFile]).out;
+      expect(out).toContain("Response verify OK");
+      expect(out).not.toMatch(/WARNING|Nonce Verify error/);
+    });
   });
 
   it("identifies the responder by key and embeds its certificate (or not, on request)", async () => {
