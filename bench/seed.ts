@@ -54,7 +54,7 @@ export async function seedBulk(opts: { caId: string; devices: number; certsPerDe
       devices.push({ id, name: `${prefix}-${kind}-${String(i).padStart(7, "0")}`, externalId: `${prefix.toUpperCase()}-${i}`, currentCertId: currentId, certNotAfter: currentNotAfter, metadata: "{}" });
       tags.push({ deviceId: id, tag: kind }, { deviceId: id, tag: `site:${i % 50}` });
     }
-    if (isPostgres()) await db().$transaction([db().device.createMany({ data: devices }), db().certificate.createMany({ data: certs }), db().deviceTag.createMany({ data: tags })]);
+    if (isPostgres()) await db().$transaction([db().device.createMany({ data: devices }), db().certificate.createMany({ data: certs }), db().deviceTag.createMany({ data: tags })], { timeout: 300_000 });
     else insertSqlite(devices, certs, tags);
     if (opts.log && (start / batch) % 10 === 0) opts.log(`  seeded ${Math.min(opts.devices, start + batch)} / ${opts.devices} devices`);
   }

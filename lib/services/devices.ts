@@ -5,6 +5,7 @@ import { authorize, type Actor } from "../auth/roles";
 import { withAudit } from "./audit";
 import { revokeCertificatesInTx } from "./revocation";
 import { markPskChanged } from "./psk";
+import { inventoryWhere } from "./inventory";
 import { emitPskChanged, emitRevocationChanged } from "../events";
 import type { TDeviceQuery, TDeviceUpdate, TNewDevice } from "../validation/devices";
 import type { Prisma } from "../generated/sqlite/client";
@@ -155,24 +156,18 @@ function decodeCursor(cursor: string): { k: string | number | null; id: string }
 
 export async function listDevices(actor: Actor, query: TDeviceQuery): Promise<{ items: DeviceView[]; nextCursor: string | null }> {
   authorize(actor, "devices:read");
-  const and: Prisma.DeviceWhereInput[] = [];
-  if (query.status) and.push({ status: query.status });
-  if (query.tag) and.push({ tags: { some: { tag: query.tag.toLowerCase() } } });
-  if (query.hasPsk !== undefined) and.push({ hasPsk: query.hasPsk });
-  if (query.expiringWithinDays !== undefined) {
-    and.push({ certNotAfter: { not: null, lte: new Date(Date.now() + query.expiringWithinDays * 86_400_000) } });
-  }
-  if (query.caId) and.push({ certificates: { some: { caId: query.caId, status: "active" } } });
-  if (query.q) {
-    const q = query.q;
-    const hex = q.toLowerCase().replace(/[:\s]/g, "");
-    const or: Prisma.DeviceWhereInput[] = [{ name: { startsWith: q } }, { externalId: q }, { tags: { some: { tag: q.toLowerCase() } } }];
-    if (/^[0-9a-f]{2,}$/.test(hex)) {
-      or.push({ certificates: { some: { serialHex: hex } } });
-      if (hex.length === 64) or.push({ certificates: { some: { fingerprint: hex } } });
-    }
-    and.push({ OR: or });
-  }
+  // The same filter as the dashboard's inventory (index-friendly: prefix ranges, tag and serial
+  // matches resolved to id lists first). "expiringWithinDays" = still valid and expiring within N days.
+  const base = await inventoryWhere({
+    q: query.q,
+    status: query.status,
+    tag: query.tag?.toLowerCase(),
+    within: query.expiringWithinDays || undefined,
+    ca: query.caId,
+    psk: query.hasPsk === undefined ? undefined : query.hasPsk ? "yes" : "no",
+  });
+  const and: Prisma.DeviceWhereInput[] = [base];
+  if (query.expiringWithinDays === 0) and.push({ certNotAfter: { not: null, lte: new Date() } });
 
   const take = query.limit;
   const field = query.sort === "created" ? "createdAt" : query.sort === "expiry" ? "certNotAfter" : "name";
