@@ -256,8 +256,7 @@ async function benchInventory(provider: "sqlite" | "postgresql", deviceCount: nu
     const t = performance.now();
     await seedBulk({ caId: ca.id, devices: deviceCount, certsPerDevice: 3, revokedEvery: 97, der: sampleRow.der, spki: sampleRow.publicKeyDer, prefix: "inv", log });
     log(`  seeded in ${fmt((performance.now() - t) / 1000, 1)} s`);
-    if (provider === "postgresql") await db().$executeRawUnsafe("ANALYZE");
-    else await db().$executeRawUnsafe("ANALYZE");
+    await db().$executeRawUnsafe("ANALYZE");
 
     const browser = new Browser(server.url);
     if (await browser.signIn("admin@test.local", "admin-password-1")) throw new Error("bench sign-in failed");

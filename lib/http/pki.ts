@@ -5,6 +5,7 @@ import { createHash } from "node:crypto";
 import { db } from "../db";
 import { toPem } from "../pki";
 import { getServedCrl, issuingCaIds } from "../services/crl";
+import { caChainPem, findCaBySlug } from "../services/cas";
 import { answerOcsp, type OcspAnswer } from "../services/ocsp";
 import { decodeOcspGetPath, ocspErrorResponse, OcspRequestError } from "../pki/ocsp";
 import type { BrokerHandler } from "./types";
@@ -73,36 +74,16 @@ async function serveAllCrls(req: IncomingMessage, res: ServerResponse) {
   });
 }
 
-// CA certificates change only when a CA is added; a short cache is plenty.
-const caCache = new Map<string, { at: number; value: Awaited<ReturnType<typeof loadCa>> }>();
-async function loadCa(slug: string) {
-  return db().certificateAuthority.findUnique({ where: { slug }, select: { slug: true, certificateDer: true, parentId: true } });
-}
-async function cachedCa(slug: string) {
-  const hit = caCache.get(slug);
-  if (hit && Date.now() - hit.at < 10_000) return hit.value;
-  const value = await loadCa(slug);
-  caCache.set(slug, { at: Date.now(), value });
-  return value;
-}
-
 async function chainPem(slug: string): Promise<string | null> {
-  const out: string[] = [];
-  let ca = await cachedCa(slug);
-  if (!ca) return null;
-  while (ca) {
-    out.push(toPem(ca.certificateDer, "CERTIFICATE"));
-    const parentId: string | null = ca.parentId;
-    ca = parentId ? await db().certificateAuthority.findUnique({ where: { id: parentId }, select: { slug: true, certificateDer: true, parentId: true } }) : null;
-  }
-  return out.join("");
+  const ca = await findCaBySlug(slug);
+  return ca ? caChainPem(ca) : null;
 }
 
 async function serveCa(req: IncomingMessage, res: ServerResponse, file: string) {
   const headers = { "cache-control": "public, max-age=300" };
   let m = /^([a-z0-9-]+)\.(cer|der|crt|pem)$/.exec(file);
   if (m) {
-    const ca = await cachedCa(m[1]);
+    const ca = await findCaBySlug(m[1]);
     if (!ca) return notFound(res, "Unknown CA");
     return m[2] === "pem"
       ? sendCached(req, res, toPem(ca.certificateDer, "CERTIFICATE"), { ...headers, "content-type": "application/x-pem-file" })

@@ -103,6 +103,11 @@ export function forgetCaCache() {
   caCache.clear();
 }
 
+/** Any CA (root or issuing) by its URL slug, from the same short-lived cache as issuance uses. */
+export async function findCaBySlug(slug: string): Promise<CaRecord | null> {
+  return cachedCa(`slug:${slug}`, () => db().certificateAuthority.findUnique({ where: { slug } }));
+}
+
 /** The CA that issues device certificates unless a caller names another. */
 export async function defaultIssuingCa(): Promise<CaRecord> {
   const ca = await cachedCa("default", () => db().certificateAuthority.findFirst({ where: { kind: "issuing", status: "active" }, orderBy: { createdAt: "asc" } }));

@@ -109,8 +109,8 @@ async function generatedKey(algorithm: KeyAlgorithm): Promise<KeyMaterial> {
   return { spki: await exportSpki(pair.publicKey), pkcs8: await exportPkcs8(pair.privateKey), keyAlgorithm: algorithm, keySource: "generated" };
 }
 
-async function loadActiveDevice(tx: Tx | ReturnType<typeof db>, deviceId: string) {
-  const device = await tx.device.findUnique({ where: { id: deviceId } });
+async function loadActiveDevice(deviceId: string) {
+  const device = await db().device.findUnique({ where: { id: deviceId } });
   if (!device) throw notFound("Device");
   if (device.status !== "active") throw new AppError("INVALID_STATE", `Device "${device.name}" is ${device.status}; only active devices get certificates`);
   return device;
@@ -205,7 +205,7 @@ function retryOnSerialCollision<T>(fn: () => Promise<T>): Promise<T> {
 
 export async function issueDeviceCertificate(actor: Actor, deviceId: string, input: TIssueCertificate, clock: Clock = systemClock): Promise<IssuedCredential> {
   authorize(actor, "certificates:write");
-  const device = await loadActiveDevice(db(), deviceId);
+  const device = await loadActiveDevice(deviceId);
   const ca = await findIssuingCa(input.caId);
   const key = await keyFromRequest(input);
   return retryOnSerialCollision(async () => {
@@ -237,7 +237,7 @@ export async function renewCertificate(actor: Actor, certificateId: string, inpu
     throw new AppError("INVALID_STATE", "This device holds its own key (CSR): submit a new CSR to change the key");
   }
   if (!isKeyAlgorithm(old.keyAlgorithm)) throw new AppError("INTERNAL", "Unknown key algorithm on record");
-  const device = await loadActiveDevice(db(), old.deviceId);
+  const device = await loadActiveDevice(old.deviceId);
   const ca = await findIssuingCa(old.caId).catch(() => findIssuingCa());
   const key: KeyMaterial = input.rekey ? await generatedKey(old.keyAlgorithm) : { spki: old.publicKeyDer, keyAlgorithm: old.keyAlgorithm, keySource: old.keySource as "csr" | "generated" };
   const sans = JSON.parse(old.sans) as SubjectAltNames;

@@ -8,13 +8,13 @@ import {
   fixedClock,
   generateKeyPair,
   issueCertificate,
-  PkiError,
   type CreatedCa,
   type KeyAlgorithm,
   type ProfileId,
   type Signer,
 } from "@/lib/pki";
 import { Workdir } from "../../helpers/openssl";
+import { expectPkiError } from "../../helpers/pki-errors";
 
 const URLS = {
   crl: "http://pki.example.test/pki/crl/issuing-1.crl",
@@ -22,15 +22,6 @@ const URLS = {
   caIssuers: "http://pki.example.test/pki/ca/issuing-1.cer",
 };
 
-async function expectPkiError(promise: Promise<unknown>, code: string): Promise<PkiError> {
-  const err = await promise.then(
-    () => null,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(PkiError);
-  expect((err as PkiError).code).toBe(code);
-  return err as PkiError;
-}
 
 describe.each<KeyAlgorithm>(["EC-P256", "EC-P384", "RSA-2048"])("CA hierarchy with %s keys", (algorithm) => {
   const wd = new Workdir();

@@ -42,6 +42,7 @@ import {
   type JsonNameParams,
 } from "@/lib/pki/x509";
 import { Workdir } from "../../helpers/openssl";
+import { expectPkiError } from "../../helpers/pki-errors";
 
 const URLS = {
   crl: "http://pki.example.test/pki/crl/issuing-1.crl",
@@ -62,15 +63,6 @@ const OID = {
   ocspNoCheck: OID_OCSP_NOCHECK,
 };
 
-async function refusal(promise: Promise<unknown>, code: string): Promise<PkiError> {
-  const err = await promise.then(
-    () => null,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(PkiError);
-  expect((err as PkiError).code).toBe(code);
-  return err as PkiError;
-}
 
 /** The TBSCertificate element of a certificate, as bytes. */
 function tbsOf(der: Uint8Array): Uint8Array {
@@ -425,13 +417,13 @@ describe("subject names and keys", () => {
   });
 
   it("refuses text that cannot be encoded faithfully", async () => {
-    await refusal(issue({ subject: { commonName: "bad\uD800surrogate" } }), "INVALID_INPUT");
-    await refusal(issue({ sans: { uri: ["urn:dévice:1"] } }), "INVALID_INPUT");
-    await refusal(issue({ sans: { uri: ["urn:a b"] } }), "INVALID_INPUT");
-    await refusal(issue({ profile: "broker-server", sans: { ip: ["fe80::1%eth0"] } }), "INVALID_INPUT");
+    await expectPkiError(issue({ subject: { commonName: "bad\uD800surrogate" } }), "INVALID_INPUT");
+    await expectPkiError(issue({ sans: { uri: ["urn:dévice:1"] } }), "INVALID_INPUT");
+    await expectPkiError(issue({ sans: { uri: ["urn:a b"] } }), "INVALID_INPUT");
+    await expectPkiError(issue({ profile: "broker-server", sans: { ip: ["fe80::1%eth0"] } }), "INVALID_INPUT");
     // Trailing bytes after the SubjectPublicKeyInfo would be copied into the certificate verbatim.
     const padded = Uint8Array.from([...spki, 0]);
-    await refusal(issue({ publicKey: padded }), "INVALID_INPUT");
+    await expectPkiError(issue({ publicKey: padded }), "INVALID_INPUT");
   });
 
   it("classifies the common EC encodings without ASN.1 parsing, as classifySpki would", async () => {
@@ -486,25 +478,25 @@ describe("signer checks on the fast path", () => {
     const flaky = hsm((data) => new Uint8Array(nodeSign("sha256", data, { key: honest ? good : wrongKey, dsaEncoding: "der" })));
     await issueWith(flaky);
     honest = false;
-    await refusal(issueWith(flaky), "SIGNER_MISMATCH"); // caught although the first one was fine
-    await refusal(issueWith(hsm(() => Uint8Array.of(0x30, 0x03, 0x02, 0x01, 0x01))), "SIGNER_MISMATCH");
-    await refusal(issueWith(hsm(() => new Uint8Array(64))), "SIGNER_MISMATCH");
+    await expectPkiError(issueWith(flaky), "SIGNER_MISMATCH"); // caught although the first one was fine
+    await expectPkiError(issueWith(hsm(() => Uint8Array.of(0x30, 0x03, 0x02, 0x01, 0x01))), "SIGNER_MISMATCH");
+    await expectPkiError(issueWith(hsm(() => new Uint8Array(64))), "SIGNER_MISMATCH");
   });
 
   it("refuses a signer declaring another algorithm than its key's, and a key that is not the issuer's", async () => {
     const sign = () => new Uint8Array(0);
-    await refusal(issueWith(hsm(sign, { signatureOid: "1.2.840.10045.4.3.3" })), "SIGNER_MISMATCH");
-    await refusal(issueWith(hsm(sign, { algorithm: "EC-P384", signatureOid: "1.2.840.10045.4.3.3" })), "SIGNER_MISMATCH");
+    await expectPkiError(issueWith(hsm(sign, { signatureOid: "1.2.840.10045.4.3.3" })), "SIGNER_MISMATCH");
+    await expectPkiError(issueWith(hsm(sign, { algorithm: "EC-P384", signatureOid: "1.2.840.10045.4.3.3" })), "SIGNER_MISMATCH");
     // Accepted once for one signer does not vouch for another on the same issuer.
     await issueWith(issuing.signer);
-    await refusal(issueWith(root.signer), "SIGNER_MISMATCH");
+    await expectPkiError(issueWith(root.signer), "SIGNER_MISMATCH");
   });
 
   it("catches a local signer built from a mismatched key pair, every time", async () => {
     const other = await generateKeyPair("EC-P256");
     const mismatched = new CryptoKeySigner("EC-P256", other.privateKey, issuing.signer.publicKey);
-    await refusal(issueWith(mismatched), "SIGNER_MISMATCH");
-    await refusal(issueWith(mismatched), "SIGNER_MISMATCH");
+    await expectPkiError(issueWith(mismatched), "SIGNER_MISMATCH");
+    await expectPkiError(issueWith(mismatched), "SIGNER_MISMATCH");
   });
 
   it("CryptoKeySigner signs DER ECDSA / PKCS#1 v1.5 as plain Uint8Arrays and refuses keys of the wrong kind", async () => {
