@@ -48,6 +48,8 @@ export interface KeyClass {
   bits: number;
   /** Human name, e.g. "EC P-256", "RSA-2048". */
   description: string;
+  /** EC only: the uncompressed point 0x04 || X || Y. */
+  ecPoint?: Uint8Array;
 }
 
 /** Classifies a DER SubjectPublicKeyInfo, throwing KEY_POLICY (with the algorithm named) for anything else. */
@@ -77,7 +79,7 @@ export function classifySpki(spki: Uint8Array): KeyClass {
     if (keyBytes.length !== 1 + 2 * coord || keyBytes[0] !== 0x04) {
       throw new PkiError("KEY_POLICY", `${accepted.keyAlgorithm} public key must be an uncompressed point of ${1 + 2 * coord} bytes.`);
     }
-    return { keyAlgorithm: accepted.keyAlgorithm, bits: accepted.bits, description: accepted.keyAlgorithm.replace("-", " ") };
+    return { keyAlgorithm: accepted.keyAlgorithm, bits: accepted.bits, description: accepted.keyAlgorithm.replace("-", " "), ecPoint: keyBytes };
   }
 
   if (oid === OID_RSA_ENCRYPTION) {

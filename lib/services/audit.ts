@@ -35,19 +35,21 @@ export async function appendAudit(tx: Tx, actor: Actor, input: AuditInput): Prom
   await appendAuditMany(tx, [{ actor, input }]);
 }
 
-/** Appends several events in order (one head update for all: the group commit of issuance uses it). */
-export async function appendAuditMany(tx: Tx, entries: { actor: Actor; input: AuditInput }[]): Promise<void> {
-  if (entries.length === 0) return;
-  const n = entries.length;
-  // Lock the head first (the UPDATE takes the row lock), moving it past all n events at once.
-  const head = await tx.auditHead.upsert({
-    where: { id: 1 },
-    create: { id: 1, seq: n, hash: GENESIS_HASH },
-    update: { seq: { increment: n } },
-  });
+export interface AuditEntry {
+  actor: Actor;
+  input: AuditInput;
+}
+
+export type AuditRow = ChainedFields & { prevHash: string; hash: string };
+
+/**
+ * Links `entries` onto a head that has already been moved past them (`head.seq` is the new last
+ * sequence number, `head.hash` still the old last hash). Pure: both the Prisma path below and the
+ * issuance writer (issuance-store.ts) persist what it returns, so the chain has one definition.
+ */
+export function chainAuditEvents(head: { seq: number; hash: string }, entries: AuditEntry[], at: Date): { rows: AuditRow[]; headHash: string } {
   let prevHash = head.hash;
-  let seq = head.seq - n + 1;
-  const at = new Date();
+  let seq = head.seq - entries.length + 1;
   const rows = entries.map(({ actor, input }) => {
     const fields: ChainedFields = {
       seq: seq++,
@@ -64,8 +66,22 @@ export async function appendAuditMany(tx: Tx, entries: { actor: Actor; input: Au
     prevHash = hash;
     return row;
   });
+  return { rows, headHash: prevHash };
+}
+
+/** Appends several events in order, with one head update for all. */
+export async function appendAuditMany(tx: Tx, entries: AuditEntry[]): Promise<void> {
+  if (entries.length === 0) return;
+  const n = entries.length;
+  // Lock the head first (the UPDATE takes the row lock), moving it past all n events at once.
+  const head = await tx.auditHead.upsert({
+    where: { id: 1 },
+    create: { id: 1, seq: n, hash: GENESIS_HASH },
+    update: { seq: { increment: n } },
+  });
+  const { rows, headHash } = chainAuditEvents(head, entries, new Date());
   await tx.auditEvent.createMany({ data: rows });
-  await tx.auditHead.update({ where: { id: 1 }, data: { hash: prevHash } });
+  await tx.auditHead.update({ where: { id: 1 }, data: { hash: headHash } });
 }
 
 /** Runs `fn` and writes its audit event in one transaction. */

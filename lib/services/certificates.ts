@@ -8,6 +8,7 @@ import { authorize, type Actor } from "../auth/roles";
 import { emitRevocationChanged } from "../events";
 import { withAudit } from "./audit";
 import { commitIssued, recordDistributionPoints } from "./issuance-queue";
+import { findDeviceForIssuance, isSerialCollision } from "./issuance-store";
 import { randomBytes } from "node:crypto";
 import { caChainPem, caSigner, caUrls, findIssuingCa, type CaRecord } from "./cas";
 import {
@@ -110,7 +111,7 @@ async function generatedKey(algorithm: KeyAlgorithm): Promise<KeyMaterial> {
 }
 
 async function loadActiveDevice(deviceId: string) {
-  const device = await db().device.findUnique({ where: { id: deviceId } });
+  const device = await findDeviceForIssuance(deviceId);
   if (!device) throw notFound("Device");
   if (device.status !== "active") throw new AppError("INVALID_STATE", `Device "${device.name}" is ${device.status}; only active devices get certificates`);
   return device;
@@ -198,7 +199,7 @@ function retryOnSerialCollision<T>(fn: () => Promise<T>): Promise<T> {
   // 128-bit random serials do not collide in practice; the (caId, serialHex) unique index is the
   // guarantee, and one retry with a fresh serial turns the impossible into the harmless.
   return fn().catch((e) => {
-    if ((e as { code?: string }).code === "P2002" && String((e as { meta?: unknown }).meta ?? "").includes("serial")) return fn();
+    if (isSerialCollision(e)) return fn();
     throw e;
   });
 }
@@ -213,14 +214,16 @@ export async function issueDeviceCertificate(actor: Actor, deviceId: string, inp
     const data = certificateRow({ ca, deviceId, issued, key, sans: input.sans });
     const row = await commitIssued({
       row: data,
-      actor,
       crlUrl: caUrls(ca.slug).crl,
       knownCrlUris: JSON.parse(ca.crlUris) as string[],
       audit: {
-        action: "certificate.issue",
-        targetType: "device",
-        targetId: deviceId,
-        details: { certificateId: data.id, serial: data.serialHex, keySource: key.keySource, keyAlgorithm: key.keyAlgorithm, notAfter: data.notAfter, ca: ca.slug },
+        actor,
+        input: {
+          action: "certificate.issue",
+          targetType: "device",
+          targetId: deviceId,
+          details: { certificateId: data.id, serial: data.serialHex, keySource: key.keySource, keyAlgorithm: key.keyAlgorithm, notAfter: data.notAfter, ca: ca.slug },
+        },
       },
     });
     return deliver(row, ca, key, input, device.name);
