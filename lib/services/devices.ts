@@ -5,7 +5,7 @@ import { authorize, type Actor } from "../auth/roles";
 import { withAudit } from "./audit";
 import { revokeCertificatesInTx } from "./revocation";
 import { markPskChanged } from "./psk";
-import { inventoryWhere } from "./inventory";
+import { inventoryWhere, pageDevices } from "./inventory";
 import { emitPskChanged, emitRevocationChanged } from "../events";
 import type { TDeviceQuery, TDeviceUpdate, TNewDevice } from "../validation/devices";
 import type { Prisma } from "../generated/sqlite/client";
@@ -140,67 +140,20 @@ export async function decommissionDevice(actor: Actor, id: string): Promise<Devi
   return result;
 }
 
-// Keyset cursors: base64url JSON of the last row's sort key and id.
-function encodeCursor(value: unknown): string {
-  return Buffer.from(JSON.stringify(value)).toString("base64url");
-}
-function decodeCursor(cursor: string): { k: string | number | null; id: string } {
-  try {
-    const v = JSON.parse(Buffer.from(cursor, "base64url").toString("utf8"));
-    if (typeof v?.id === "string") return v;
-  } catch {
-    /* fall through */
-  }
-  throw new AppError("VALIDATION", "Invalid cursor", [{ path: "cursor", message: "Invalid cursor" }]);
-}
-
 export async function listDevices(actor: Actor, query: TDeviceQuery): Promise<{ items: DeviceView[]; nextCursor: string | null }> {
   authorize(actor, "devices:read");
-  // The same filter as the dashboard's inventory (index-friendly: prefix ranges, tag and serial
-  // matches resolved to id lists first). "expiringWithinDays" = still valid and expiring within N days.
-  const base = await inventoryWhere({
+  // The dashboard inventory's filter and keyset walk (index-friendly: prefix ranges, tag and serial
+  // matches resolved to id lists first). "expiringWithinDays" = still valid and expiring within N
+  // days; 0 asks for the expired ones.
+  const where = await inventoryWhere({
     q: query.q,
     status: query.status,
     tag: query.tag?.toLowerCase(),
     within: query.expiringWithinDays || undefined,
+    cert: query.expiringWithinDays === 0 ? "expired" : undefined,
     ca: query.caId,
     psk: query.hasPsk === undefined ? undefined : query.hasPsk ? "yes" : "no",
   });
-  const and: Prisma.DeviceWhereInput[] = [base];
-  if (query.expiringWithinDays === 0) and.push({ certNotAfter: { not: null, lte: new Date() } });
-
-  const take = query.limit;
-  const field = query.sort === "created" ? "createdAt" : query.sort === "expiry" ? "certNotAfter" : "name";
-  if (query.cursor) {
-    const c = decodeCursor(query.cursor);
-    const key = field === "name" ? c.k : c.k === null ? null : new Date(c.k as string);
-    if (key === null) {
-      // Expiry sort reached the devices without a certificate: continue among them by id.
-      and.push({ certNotAfter: null, id: { gt: c.id } });
-    } else {
-      and.push({ OR: [{ [field]: { gt: key } }, { [field]: key, id: { gt: c.id } }] });
-    }
-  }
-  const where: Prisma.DeviceWhereInput = and.length ? { AND: and } : {};
-  let rows = await db().device.findMany({
-    where: field === "certNotAfter" ? { AND: [where, { certNotAfter: { not: null } }] } : where,
-    orderBy: [{ [field]: "asc" }, { id: "asc" }],
-    take: take + 1,
-    include: deviceInclude,
-  });
-  // Expiry sort: devices without a certificate come after all the others.
-  const cursorInNullPhase = query.cursor && decodeCursor(query.cursor).k === null;
-  if (field === "certNotAfter" && !cursorInNullPhase && rows.length <= take) {
-    const rest = await db().device.findMany({ where: { AND: [where, { certNotAfter: null }] }, orderBy: { id: "asc" }, take: take + 1 - rows.length, include: deviceInclude });
-    rows = rows.concat(rest);
-  } else if (field === "certNotAfter" && cursorInNullPhase) {
-    rows = await db().device.findMany({ where, orderBy: { id: "asc" }, take: take + 1, include: deviceInclude });
-  }
-  const page = rows.slice(0, take);
-  const last = page[page.length - 1];
-  const nextCursor =
-    rows.length > take && last
-      ? encodeCursor({ k: field === "name" ? last.name : (last[field as "createdAt" | "certNotAfter"]?.toISOString() ?? null), id: last.id })
-      : null;
-  return { items: page.map(toDeviceView), nextCursor };
+  const { rows, nextCursor } = await pageDevices(where, query.sort, query.cursor, query.limit);
+  return { items: rows.map(toDeviceView), nextCursor };
 }
