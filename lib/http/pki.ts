@@ -6,7 +6,7 @@ import { db } from "../db";
 import { toPem } from "../pki";
 import { getServedCrl, issuingCaIds } from "../services/crl";
 import { caChainPem, findCaBySlug } from "../services/cas";
-import { answerOcsp, type OcspAnswer } from "../services/ocsp";
+import { answerOcsp, cachedOcspAnswer, type OcspAnswer } from "../services/ocsp";
 import { decodeOcspGetPath, ocspErrorResponse, OcspRequestError } from "../pki/ocsp";
 import type { BrokerHandler } from "./types";
 
@@ -106,20 +106,55 @@ async function serveBundle(req: IncomingMessage, res: ServerResponse) {
   sendCached(req, res, cas.map((c) => toPem(c.certificateDer, "CERTIFICATE")).join(""), { "content-type": "application/x-pem-file", "cache-control": "public, max-age=60" });
 }
 
-function sendOcsp(res: ServerResponse, answer: OcspAnswer, method: string) {
-  const headers: Record<string, string> = { "content-type": "application/ocsp-response", "content-length": String(answer.body.length) };
-  if (method === "GET" && answer.cache) {
-    // RFC 5019 section 6: let HTTP caches keep a pre-produced answer until its nextUpdate.
-    headers["cache-control"] = `public, max-age=${maxAge(answer.cache.nextUpdate)}, no-transform, must-revalidate`;
-    headers["last-modified"] = answer.cache.producedAt.toUTCString();
-    headers.expires = answer.cache.nextUpdate.toUTCString();
-    headers.etag = `"${createHash("sha1").update(answer.body).digest("hex")}"`;
-  } else {
-    headers["cache-control"] = "no-cache, no-store";
+// OCSP responses are sent with flat header arrays built once: the handler answers tens of
+// thousands of requests a second and per-request header objects and strings showed in profiles.
+const OCSP_CONTENT_TYPE = "application/ocsp-response";
+const OCSP_NO_CACHE = "no-cache, no-store";
+
+/** RFC 5019 section 6 headers of one cacheable answer; max-age is recomputed once per second. */
+interface GetCacheHeaders {
+  second: number;
+  headers: string[];
+}
+const getCacheHeaders = new WeakMap<OcspAnswer, GetCacheHeaders>();
+
+function cacheableGetHeaders(answer: OcspAnswer & { cache: NonNullable<OcspAnswer["cache"]> }): string[] {
+  const second = Math.floor(Date.now() / 1000);
+  let entry = getCacheHeaders.get(answer);
+  if (!entry) {
+    entry = {
+      second: NaN,
+      headers: [
+        "content-type", OCSP_CONTENT_TYPE,
+        "content-length", String(answer.body.length),
+        "cache-control", "",
+        "last-modified", answer.cache.producedAt.toUTCString(),
+        "expires", answer.cache.nextUpdate.toUTCString(),
+        "etag", `"${createHash("sha1").update(answer.body).digest("hex")}"`,
+      ],
+    };
+    getCacheHeaders.set(answer, entry);
   }
-  res.writeHead(200, headers).end(answer.body);
+  if (entry.second !== second) {
+    // Let HTTP caches keep a pre-produced answer until its nextUpdate, never past it.
+    entry.headers[5] = `public, max-age=${maxAge(answer.cache.nextUpdate)}, no-transform, must-revalidate`;
+    entry.second = second;
+  }
+  return entry.headers;
 }
 
+function sendOcsp(res: ServerResponse, answer: OcspAnswer, method: string) {
+  if (method === "GET" && answer.cache) {
+    res.writeHead(200, cacheableGetHeaders(answer as OcspAnswer & { cache: NonNullable<OcspAnswer["cache"]> }));
+  } else {
+    res.writeHead(200, ["content-type", OCSP_CONTENT_TYPE, "content-length", String(answer.body.length), "cache-control", OCSP_NO_CACHE]);
+  }
+  res.end(answer.body);
+}
+
+const malformedAnswer = (e: unknown): OcspAnswer => ({ body: ocspErrorResponse(e instanceof OcspRequestError ? e.status : "malformedRequest") });
+
+/** The request body, or null past `limit` bytes (declared or actual). */
 function readBody(req: IncomingMessage, limit: number): Promise<Buffer | null> {
   return new Promise((resolve, reject) => {
     const declared = Number(req.headers["content-length"] ?? "0");
@@ -127,7 +162,8 @@ function readBody(req: IncomingMessage, limit: number): Promise<Buffer | null> {
       req.resume();
       return resolve(null);
     }
-    const chunks: Buffer[] = [];
+    let first: Buffer | null = null;
+    let chunks: Buffer[] | null = null;
     let size = 0;
     req.on("data", (chunk: Buffer) => {
       size += chunk.length;
@@ -135,9 +171,11 @@ function readBody(req: IncomingMessage, limit: number): Promise<Buffer | null> {
         req.removeAllListeners("data");
         req.resume();
         resolve(null);
-      } else chunks.push(chunk);
+      } else if (!first) first = chunk;
+      else (chunks ??= [first]).push(chunk);
     });
-    req.on("end", () => resolve(size > limit ? null : Buffer.concat(chunks)));
+    // A request body nearly always arrives in one chunk: no copy then.
+    req.on("end", () => resolve(size > limit ? null : chunks ? Buffer.concat(chunks) : (first ?? Buffer.alloc(0))));
     req.on("error", reject);
   });
 }
@@ -151,18 +189,22 @@ async function serveOcsp(req: IncomingMessage, res: ServerResponse, rest: string
       res.writeHead(413, { "content-type": "text/plain; charset=utf-8", connection: "close" }).end(`OCSP requests are limited to ${OCSP_MAX_BODY} bytes\n`);
       return;
     }
-    return sendOcsp(res, await answerOcsp(slug, new Uint8Array(body)), "POST");
+    return sendOcsp(res, cachedOcspAnswer(slug, body) ?? (await answerOcsp(slug, body)), "POST");
   }
   if (req.method === "GET" && slash !== -1) {
-    // Everything after "<slug>/" is the request: base64 may itself contain "/".
+    // Everything after "<slug>/" is the request: base64 may itself contain "/". A repeated GET is
+    // answered by its raw path, before any decoding.
+    const path = rest.slice(slash + 1);
+    const hit = cachedOcspAnswer(slug, path);
+    if (hit) return sendOcsp(res, hit, "GET");
     let der: Uint8Array;
     try {
-      der = decodeOcspGetPath(rest.slice(slash + 1));
+      der = decodeOcspGetPath(path);
     } catch (e) {
-      return sendOcsp(res, { body: ocspErrorResponse(e instanceof OcspRequestError ? e.status : "malformedRequest") }, "GET");
+      return sendOcsp(res, malformedAnswer(e), "GET");
     }
     if (der.length > OCSP_MAX_BODY) return sendOcsp(res, { body: ocspErrorResponse("malformedRequest") }, "GET");
-    return sendOcsp(res, await answerOcsp(slug, der), "GET");
+    return sendOcsp(res, await answerOcsp(slug, der, path), "GET");
   }
   if (req.method === "GET" && slash === -1) return sendOcsp(res, { body: ocspErrorResponse("malformedRequest") }, "GET");
   methodNotAllowed(res, "GET, POST");
@@ -171,7 +213,9 @@ async function serveOcsp(req: IncomingMessage, res: ServerResponse, rest: string
 /** Dispatches /pki/* requests. */
 export const pkiHandler: BrokerHandler = async (req, res, url) => {
   // The raw path: OCSP GET carries base64, whose "/" and "+" must not be normalised away.
-  const raw = (req.url ?? "").split("?")[0];
+  const url0 = req.url ?? "";
+  const query = url0.indexOf("?");
+  const raw = query === -1 ? url0 : url0.slice(0, query);
   const path = raw.slice("/pki/".length);
   if (path.startsWith("ocsp/")) return serveOcsp(req, res, path.slice("ocsp/".length));
   if (req.method !== "GET" && req.method !== "HEAD") return methodNotAllowed(res, "GET, HEAD");

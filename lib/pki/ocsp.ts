@@ -1,6 +1,8 @@
 // OCSP responder core (RFC 6960, RFC 5019 lightweight profile): parse requests, match them to an
-// issuing CA, build signed responses and the unsigned error responses. All OCSP ASN.1 goes through
-// pkijs/asn1js; the HTTP handler, status lookups and caching live above this module.
+// issuing CA, build signed responses and the unsigned error responses. Requests are read by a
+// strict hand-written DER walk (ocsp-request.ts) and responses written as DER bytes directly:
+// both run for every nonce answer, where asn1js's generic decoding and encoding cost more than the
+// signature. The HTTP handler, status lookups and caching live above this module.
 import * as asn1js from "asn1js";
 import * as pkijs from "pkijs";
 import { createHash } from "node:crypto";
@@ -8,35 +10,14 @@ import { X509Certificate, crypto } from "./x509";
 import type { Signer } from "./signer";
 import { REVOCATION_REASONS, revocationReasonCode, type RevocationReasonName } from "./crl";
 import { PkiError } from "./errors";
-import { bytesEqual, invalidInput, parseCertificateParts, readTlv, serialHexOfContent, toHex, type CertificateParts } from "./der";
+import { bytesEqual, headerSize, invalidInput, parseCertificateParts, toHex, type CertificateParts } from "./der";
+import { OCSP_ERROR_STATUSES, OcspRequestError, readCertIdDer, readOcspRequest, type OcspCertId, type OcspErrorStatus, type OcspRequestInfo } from "./ocsp-request";
 
-export const OCSP_ERROR_STATUSES = {
-  malformedRequest: 1,
-  internalError: 2,
-  tryLater: 3,
-  sigRequired: 5,
-  unauthorized: 6,
-} as const;
-export type OcspErrorStatus = keyof typeof OCSP_ERROR_STATUSES;
-
-/**
- * A request the responder must answer with the unsigned error OCSPResponse of `status`
- * (ocspErrorResponse(err.status)); PkiError code "OCSP_<status>", e.g. OCSP_malformedRequest.
- */
-export class OcspRequestError extends PkiError {
-  constructor(
-    readonly status: OcspErrorStatus,
-    message: string = status,
-  ) {
-    super(`OCSP_${status}`, message);
-  }
-}
+export { OCSP_ERROR_STATUSES, OcspRequestError, type OcspCertId, type OcspErrorStatus, type OcspRequestInfo } from "./ocsp-request";
 
 const OID_NONCE = "1.3.6.1.5.5.7.48.1.2";
 const OID_BASIC_RESPONSE = "1.3.6.1.5.5.7.48.1.1";
 const OID_PKCS1_PREFIX = "1.2.840.113549.1.1.";
-// RFC 9654 (obsoletes RFC 8954): nonces of 1..128 octets; anything else is malformedRequest.
-const NONCE_MAX = 128;
 
 /** CertID hash algorithms CertFleet recognises (OpenSSL defaults to SHA-1; `-sha256` is common). */
 const CERTID_HASHES: Record<string, "sha1" | "sha256" | "sha384" | "sha512"> = {
@@ -46,81 +27,7 @@ const CERTID_HASHES: Record<string, "sha1" | "sha256" | "sha384" | "sha512"> = {
   "2.16.840.1.101.3.4.2.3": "sha512",
 };
 
-export interface OcspCertId {
-  hashAlgorithmOid: string;
-  issuerNameHash: Uint8Array;
-  issuerKeyHash: Uint8Array;
-  /**
-   * CertFleet serial form (serial.ts: minimal DER content octets, lowercase hex), ready for a
-   * database lookup. A negative INTEGER keeps its top bit set without a 00 pad, so it matches nothing.
-   */
-  serialHex: string;
-  /** The CertID as it appeared in the request, to be echoed in the SingleResponse. */
-  certIdDer: Uint8Array;
-}
-
-export interface OcspRequestInfo {
-  requests: OcspCertId[];
-  /** The nonce extension's extnValue contents, to be echoed verbatim. */
-  nonce?: Uint8Array;
-}
-
 const malformed = (why: string) => new OcspRequestError("malformedRequest", `malformed OCSP request: ${why}`);
-
-// The request is decoded by asn1js alone and its tree walked here: pkijs.OCSPRequest's schema
-// comparison and object building cost several times the decode itself. The walk enforces the
-// RFC 6960 §4.1.1 structure pkijs checked (tags, element order, OPTIONAL/DEFAULT fields).
-const FROM_BER_OPTIONS: asn1js.FromBerOptions = { copyInput: false, parseEmbedded: false };
-
-function hasTag(block: asn1js.AsnType | undefined, tagClass: number, tagNumber: number): boolean {
-  return !!block && block.idBlock.tagClass === tagClass && block.idBlock.tagNumber === tagNumber;
-}
-
-/** The children of a constructed element with the given tag (UNIVERSAL by default), else malformed. */
-function childrenOfNode(block: asn1js.AsnType | undefined, what: string, tagNumber = 16, tagClass = 1): asn1js.AsnType[] {
-  if (!(block instanceof asn1js.Constructed) || !hasTag(block, tagClass, tagNumber)) throw malformed(what);
-  return block.valueBlock.value;
-}
-
-/** Content octets of a primitive OCTET STRING (DER: never the constructed form). */
-function octetsOf(block: asn1js.AsnType | undefined, what: string): Uint8Array {
-  if (!(block instanceof asn1js.OctetString) || block.valueBlock.isConstructed) throw malformed(what);
-  return block.valueBlock.valueHexView;
-}
-
-/** CertID ::= SEQUENCE { hashAlgorithm AlgorithmIdentifier, issuerNameHash, issuerKeyHash OCTET STRING, serialNumber INTEGER } */
-function readCertId(block: asn1js.AsnType | undefined): OcspCertId {
-  const [alg, nameHash, keyHash, serial, ...rest] = childrenOfNode(block, "CertID");
-  if (rest.length !== 0) throw malformed("CertID");
-  const [algOid, ...algParams] = childrenOfNode(alg, "CertID hashAlgorithm");
-  if (!(algOid instanceof asn1js.ObjectIdentifier) || algParams.length > 1) throw malformed("CertID hashAlgorithm");
-  if (!(serial instanceof asn1js.Integer)) throw malformed("CertID serialNumber");
-  const serialBytes = serial.valueBlock.valueHexView;
-  if (serialBytes.length === 0) throw malformed("empty serial number");
-  const certIdDer = new Uint8Array((block as asn1js.AsnType).valueBeforeDecodeView);
-  validatedCertIds.add(certIdDer);
-  return {
-    hashAlgorithmOid: algOid.getValue(),
-    issuerNameHash: octetsOf(nameHash, "CertID issuerNameHash").slice(),
-    issuerKeyHash: octetsOf(keyHash, "CertID issuerKeyHash").slice(),
-    serialHex: serialHexOfContent(serialBytes),
-    certIdDer,
-  };
-}
-
-/** The nonce extension's extnValue contents from Extensions (SEQUENCE OF Extension), if present. */
-function readNonce(block: asn1js.AsnType | undefined): Uint8Array | undefined {
-  let nonce: Uint8Array | undefined;
-  for (const ext of childrenOfNode(block, "requestExtensions")) {
-    const fields = childrenOfNode(ext, "Extension");
-    const [extnId] = fields;
-    const hasCritical = fields[1] instanceof asn1js.Boolean;
-    if (!(extnId instanceof asn1js.ObjectIdentifier) || fields.length !== (hasCritical ? 3 : 2)) throw malformed("Extension");
-    const extnValue = octetsOf(fields[fields.length - 1], "Extension extnValue");
-    if (nonce === undefined && extnId.getValue() === OID_NONCE) nonce = extnValue.slice();
-  }
-  return nonce;
-}
 
 /** CertID bytes produced by parseOcspRequest: already checked, echoed without decoding again. */
 const validatedCertIds = new WeakSet<Uint8Array>();
@@ -130,55 +37,7 @@ const validatedCertIds = new WeakSet<Uint8Array>();
  * exactly one well-formed request with at least one CertID.
  */
 export function parseOcspRequest(der: Uint8Array): OcspRequestInfo {
-  if (!(der instanceof Uint8Array) || der.length === 0) throw malformed("empty body");
-  // Decoded from a private copy: the CertID bytes are sliced out of it below.
-  const asn = asn1js.fromBER(der.slice(), FROM_BER_OPTIONS);
-  if (asn.offset === -1) throw malformed("not ASN.1");
-  if (asn.offset !== der.length) throw malformed("trailing bytes after the request");
-
-  // OCSPRequest ::= SEQUENCE { tbsRequest TBSRequest, optionalSignature [0] EXPLICIT Signature OPTIONAL }
-  const top = childrenOfNode(asn.result, "not an OCSPRequest");
-  if (top.length < 1 || top.length > 2 || (top.length === 2 && !hasTag(top[1], 3, 0))) throw malformed("not an OCSPRequest");
-  // TBSRequest ::= SEQUENCE { version [0] EXPLICIT DEFAULT v1, requestorName [1] EXPLICIT OPTIONAL,
-  //   requestList SEQUENCE OF Request, requestExtensions [2] EXPLICIT Extensions OPTIONAL }
-  const tbs = childrenOfNode(top[0], "not an OCSPRequest");
-  let i = 0;
-  if (hasTag(tbs[i], 3, 0)) {
-    const [version, ...extra] = childrenOfNode(tbs[i++], "version", 0, 3);
-    if (!(version instanceof asn1js.Integer) || extra.length !== 0) throw malformed("version");
-  }
-  if (hasTag(tbs[i], 3, 1)) {
-    if (childrenOfNode(tbs[i++], "requestorName", 1, 3).length !== 1) throw malformed("requestorName");
-  }
-  const list = childrenOfNode(tbs[i++], "requestList");
-  let extensions: asn1js.AsnType | undefined;
-  if (i < tbs.length) {
-    const [exts, ...extra] = childrenOfNode(tbs[i++], "requestExtensions", 2, 3);
-    if (extra.length !== 0) throw malformed("requestExtensions");
-    extensions = exts;
-  }
-  if (i !== tbs.length) throw malformed("not an OCSPRequest");
-  if (list.length === 0) throw malformed("no CertID in requestList");
-
-  // Request ::= SEQUENCE { reqCert CertID, singleRequestExtensions [0] EXPLICIT Extensions OPTIONAL }
-  const requests = list.map((item): OcspCertId => {
-    const fields = childrenOfNode(item, "Request");
-    if (fields.length > 2 || (fields.length === 2 && !hasTag(fields[1], 3, 0))) throw malformed("Request");
-    return readCertId(fields[0]);
-  });
-
-  const nonce = extensions ? readNonce(extensions) : undefined;
-  if (nonce) {
-    // RFC 9654 wraps the nonce in an OCTET STRING inside extnValue (OpenSSL does); older clients
-    // put raw bytes there. Either way the whole extnValue is echoed; the size rule applies to the nonce.
-    const inner = asn1js.fromBER(nonce, FROM_BER_OPTIONS);
-    const length =
-      inner.offset === nonce.length && inner.result instanceof asn1js.OctetString
-        ? inner.result.valueBlock.valueHexView.length
-        : nonce.length;
-    if (length === 0 || length > NONCE_MAX) throw malformed(`nonce of ${length} octets`);
-  }
-  return { requests, nonce };
+  return readOcspRequest(der, validatedCertIds);
 }
 
 /**
@@ -239,47 +98,50 @@ export interface BuildOcspResponseParams {
   includeResponderCert?: boolean;
 }
 
-/**
- * An asn1js node for an element already in DER (`der` is one whole TLV with a single-byte tag):
- * a Primitive with the element's tag whose value is the encoded contents, so toBER() copies the
- * bytes instead of re-encoding a decoded tree node by node (asn1js 4 spends ~0.4 ms re-encoding a
- * certificate). Used for constant parts encoded once through asn1js and for CertIDs echoed verbatim.
- */
-function preEncoded(der: Uint8Array): asn1js.Primitive {
-  const header = readTlv(der, 0);
-  if (header.end !== der.length) throw invalidInput("not a single DER element");
-  const tag = der[0];
-  const node = new asn1js.Primitive({
-    idBlock: { tagClass: (tag >> 6) + 1, tagNumber: tag & 0x1f },
-    valueHex: der.slice(header.start, header.end),
-  });
-  node.idBlock.isConstructed = (tag & 0x20) !== 0;
-  return node;
+/** An OBJECT IDENTIFIER element, encoded once through asn1js (constants only). */
+const oidDer = (oid: string) => new Uint8Array(new asn1js.ObjectIdentifier({ value: oid }).toBER());
+
+/** Writes tag + minimal length at `pos` (no allocation: this runs several times per answer); returns the position after. */
+function putHeader(out: Uint8Array, pos: number, tag: number, len: number): number {
+  out[pos++] = tag;
+  if (len < 0x80) {
+    out[pos++] = len;
+    return pos;
+  }
+  const n = headerSize(len) - 2;
+  out[pos++] = 0x80 | n;
+  for (let i = n - 1; i >= 0; i--) out[pos + i] = Math.floor(len / 256 ** (n - 1 - i)) & 0xff;
+  return pos + n;
 }
 
-const encode = (node: asn1js.AsnType): Uint8Array<ArrayBuffer> => new Uint8Array(node.toBER());
-
-/**
- * Encodes a tree holding reused nodes. asn1js keeps `lenBlock.longFormUsed` once a node was
- * encoded with a length over 127, which would make a later, shorter encoding non-DER; reset it.
- */
-function encodeReused(node: asn1js.AsnType): Uint8Array<ArrayBuffer> {
-  const reset = (block: asn1js.AsnType) => {
-    block.lenBlock.longFormUsed = false;
-    if (block instanceof asn1js.Constructed) for (const child of block.valueBlock.value) reset(child);
-  };
-  reset(node);
-  return encode(node);
+/** One DER element: `tag`, the minimal length, then `parts` back to back. */
+function element(tag: number, ...parts: Uint8Array[]): Uint8Array<ArrayBuffer> {
+  let len = 0;
+  for (const p of parts) len += p.length;
+  const out = new Uint8Array(headerSize(len) + len);
+  let pos = putHeader(out, 0, tag, len);
+  for (const p of parts) {
+    out.set(p, pos);
+    pos += p.length;
+  }
+  return out;
 }
-const explicit = (tagNumber: number, inner: asn1js.AsnType) =>
-  new asn1js.Constructed({ idBlock: { tagClass: 3, tagNumber }, value: [inner] });
+
+/** Constant elements. */
+const constants = {
+  successful: Uint8Array.of(0x0a, 0x01, 0x00), // responseStatus ENUMERATED successful(0)
+  basicResponseType: oidDer(OID_BASIC_RESPONSE),
+  nonceId: oidDer(OID_NONCE),
+  good: Uint8Array.of(0x80, 0x00), // [0] IMPLICIT NULL
+  unknown: Uint8Array.of(0x82, 0x00), // [2] IMPLICIT NULL
+};
 
 interface ResponderInfo {
   parts: CertificateParts;
   /** responderID byKey: [2] EXPLICIT KeyHash, SHA-1 of the subjectPublicKey BIT STRING contents (RFC 6960 §4.2.1). */
-  responderId: asn1js.Primitive;
+  responderId: Uint8Array;
   /** certs [0] EXPLICIT SEQUENCE OF Certificate holding the responder certificate's own DER bytes. */
-  certs: asn1js.Primitive;
+  certs: Uint8Array;
 }
 const responderCache = new WeakMap<object, ResponderInfo>();
 const signerKeyCache = new WeakMap<CryptoKey, Uint8Array>();
@@ -296,90 +158,100 @@ function responderInfo(cert: Uint8Array | X509Certificate): ResponderInfo {
     const keyHash = new Uint8Array(createHash("sha1").update(parts.subjectPublicKeyBits).digest());
     info = {
       parts,
-      responderId: preEncoded(encode(explicit(2, new asn1js.OctetString({ valueHex: keyHash })))),
-      certs: preEncoded(encode(explicit(0, new asn1js.Sequence({ value: [preEncoded(der)] })))),
+      responderId: element(0xa2, element(0x04, keyHash)),
+      certs: element(0xa0, element(0x30, der)),
     };
     responderCache.set(cert, info);
   }
   return info;
 }
 
-/** Constant nodes, encoded once through asn1js. */
-const constants = {
-  sequenceTag: 0x30,
-  successful: preEncoded(encode(new asn1js.Enumerated({ value: 0 }))),
-  basicResponseType: preEncoded(encode(new asn1js.ObjectIdentifier({ value: OID_BASIC_RESPONSE }))),
-  nonceId: preEncoded(encode(new asn1js.ObjectIdentifier({ value: OID_NONCE }))),
-  good: preEncoded(encode(new asn1js.Primitive({ idBlock: { tagClass: 3, tagNumber: 0 } }))), // [0] IMPLICIT NULL
-  unknown: preEncoded(encode(new asn1js.Primitive({ idBlock: { tagClass: 3, tagNumber: 2 } }))), // [2] IMPLICIT NULL
-};
-const signatureAlgorithms = new Map<string, asn1js.Primitive>();
+const signatureAlgorithms = new Map<string, Uint8Array>();
 
-function signatureAlgorithm(oid: string): asn1js.Primitive {
-  let node = signatureAlgorithms.get(oid);
-  if (!node) {
-    const value: asn1js.AsnType[] = [new asn1js.ObjectIdentifier({ value: oid })];
-    // ECDSA: parameters absent; PKCS#1 v1.5 RSA: explicit NULL.
-    if (oid.startsWith(OID_PKCS1_PREFIX)) value.push(new asn1js.Null());
-    node = preEncoded(encode(new asn1js.Sequence({ value })));
-    signatureAlgorithms.set(oid, node);
+/** The signature AlgorithmIdentifier: ECDSA with parameters absent, PKCS#1 v1.5 RSA with an explicit NULL. */
+function signatureAlgorithm(oid: string): Uint8Array {
+  let der = signatureAlgorithms.get(oid);
+  if (!der) {
+    der = oid.startsWith(OID_PKCS1_PREFIX) ? element(0x30, oidDer(oid), Uint8Array.of(0x05, 0x00)) : element(0x30, oidDer(oid));
+    signatureAlgorithms.set(oid, der);
   }
-  return node;
+  return der;
 }
 
-async function assertSignerMatches(signer: Signer, parts: CertificateParts): Promise<void> {
-  let spki = signerKeyCache.get(signer.publicKey);
+/** Refuses a signer whose key is not the responder certificate's; synchronous once the key was exported (no promise per answer). */
+function assertSignerMatches(signer: Signer, parts: CertificateParts): void | Promise<void> {
+  const spki = signerKeyCache.get(signer.publicKey);
   if (!spki) {
-    spki = new Uint8Array(await crypto.subtle.exportKey("spki", signer.publicKey));
-    signerKeyCache.set(signer.publicKey, spki);
+    return crypto.subtle.exportKey("spki", signer.publicKey).then((exported) => {
+      signerKeyCache.set(signer.publicKey, new Uint8Array(exported));
+      return assertSignerMatches(signer, parts);
+    });
   }
   if (!bytesEqual(spki, parts.subjectPublicKeyInfoDer)) {
     throw new PkiError("SIGNER_MISMATCH", "The OCSP signer's key does not match the responder certificate.");
   }
 }
 
-/** GeneralizedTime in OCSP must be whole seconds (RFC 5280 §4.1.2.5.2); asn1js would write milliseconds. */
-function wholeSeconds(date: Date): Date {
+/**
+ * GeneralizedTime YYYYMMDDHHMMSSZ: whole seconds, no fraction (RFC 5280 §4.1.2.5.2), always this
+ * form in OCSP (never UTCTime). Milliseconds are dropped, never rounded up.
+ */
+function generalizedTime(date: Date): Uint8Array {
   const t = date.getTime();
   if (!Number.isFinite(t)) throw invalidInput("invalid date");
-  return new Date(t - (((t % 1000) + 1000) % 1000));
+  const y = date.getUTCFullYear();
+  if (y < 0 || y > 9999) throw invalidInput("year out of range for GeneralizedTime");
+  const out = new Uint8Array(17);
+  out[0] = 0x18;
+  out[1] = 15;
+  let pos = 2;
+  const two = (n: number) => {
+    out[pos++] = 48 + Math.floor(n / 10);
+    out[pos++] = 48 + (n % 10);
+  };
+  two(Math.floor(y / 100));
+  two(y % 100);
+  two(date.getUTCMonth() + 1);
+  two(date.getUTCDate());
+  two(date.getUTCHours());
+  two(date.getUTCMinutes());
+  two(date.getUTCSeconds());
+  out[pos] = 0x5a; // Z
+  return out;
 }
-
-const generalizedTime = (date: Date) => new asn1js.GeneralizedTime({ valueDate: wholeSeconds(date) });
 
 /**
- * producedAt/thisUpdate (GeneralizedTime) and nextUpdate ([0] EXPLICIT GeneralizedTime) nodes,
- * encoded once per second: a busy responder stamps thousands of answers with the same times.
+ * producedAt/thisUpdate (GeneralizedTime) and nextUpdate ([0] EXPLICIT GeneralizedTime), encoded
+ * once per second: a busy responder stamps thousands of answers with the same times.
  */
-const timeNodes = new Map<string, asn1js.Primitive>();
-function timeNode(date: Date, nextUpdate = false): asn1js.Primitive {
-  const time = wholeSeconds(date);
-  const key = `${nextUpdate ? "n" : "t"}${time.getTime()}`;
-  let node = timeNodes.get(key);
-  if (!node) {
-    const gt = new asn1js.GeneralizedTime({ valueDate: time });
-    node = preEncoded(encode(nextUpdate ? explicit(0, gt) : gt));
-    if (timeNodes.size >= 64) timeNodes.clear();
-    timeNodes.set(key, node);
+const timeElements = { plain: new Map<number, Uint8Array>(), nextUpdate: new Map<number, Uint8Array>() };
+function timeElement(date: Date, nextUpdate = false): Uint8Array {
+  const cache = nextUpdate ? timeElements.nextUpdate : timeElements.plain;
+  const t = Math.floor(date.getTime() / 1000);
+  let der = cache.get(t);
+  if (!der) {
+    der = nextUpdate ? element(0xa0, generalizedTime(date)) : generalizedTime(date);
+    if (cache.size >= 64) cache.clear();
+    cache.set(t, der);
   }
-  return node;
+  return der;
 }
 
-function encodeCertStatus(status: OcspCertStatus): asn1js.AsnType {
+function encodeCertStatus(status: OcspCertStatus): Uint8Array {
   switch (status.type) {
     case "good":
       return constants.good;
     case "unknown":
       return constants.unknown;
     case "revoked": {
-      const value: asn1js.AsnType[] = [generalizedTime(status.revokedAt)];
+      const time = generalizedTime(status.revokedAt);
       if (status.reason !== undefined) {
         const code = revocationReasonCode(status.reason);
         if (code === REVOCATION_REASONS.removeFromCRL) throw invalidInput("removeFromCRL is not a revocation reason");
         // Like CRL entries, unspecified is expressed by leaving the reason out.
-        if (code !== REVOCATION_REASONS.unspecified) value.push(explicit(0, new asn1js.Enumerated({ value: code })));
+        if (code !== REVOCATION_REASONS.unspecified) return element(0xa1, time, Uint8Array.of(0xa0, 0x03, 0x0a, 0x01, code)); // [1] IMPLICIT RevokedInfo
       }
-      return new asn1js.Constructed({ idBlock: { tagClass: 3, tagNumber: 1 }, value }); // [1] IMPLICIT RevokedInfo
+      return element(0xa1, time);
     }
   }
 }
@@ -387,91 +259,68 @@ function encodeCertStatus(status: OcspCertStatus): asn1js.AsnType {
 /** Checks CertID bytes that did not come from parseOcspRequest (those were checked while parsing). */
 function checkCertIdDer(certIdDer: Uint8Array): void {
   if (validatedCertIds.has(certIdDer)) return;
-  const asn = asn1js.fromBER(certIdDer.slice(), FROM_BER_OPTIONS);
-  if (asn.offset !== certIdDer.length) throw invalidInput("certIdDer is not a single DER CertID");
   try {
-    readCertId(asn.result);
+    readCertIdDer(certIdDer);
   } catch {
     throw invalidInput("certIdDer is not a single DER CertID");
   }
 }
 
-/** Points a preEncoded() node at another element with the same tag. */
-function setEncoded(node: asn1js.Primitive, der: Uint8Array): asn1js.Primitive {
-  const header = readTlv(der, 0);
-  if (header.end !== der.length || der[0] !== constants.sequenceTag) throw invalidInput("not a single DER SEQUENCE");
-  node.valueBlock.valueHexView = der.subarray(header.start, header.end);
-  return node;
-}
-
-/**
- * asn1js nodes reused by every response (asn1js 4 spends more building a node than encoding it).
- * Their payloads are set right before a synchronous toBER(), so interleaved async calls cannot
- * see each other's values: the ResponseData is fully encoded before the signing await, the
- * BasicOCSPResponse and OCSPResponse after it.
- */
-const frames = (() => {
-  const nonceValue = new asn1js.OctetString();
-  const basicOctets = new asn1js.OctetString();
-  return {
-    certId: preEncoded(Uint8Array.of(constants.sequenceTag, 0)),
-    singleResponse: new asn1js.Sequence(),
-    responses: new asn1js.Sequence(),
-    nonceValue,
-    // responseExtensions [1] EXPLICIT SEQUENCE OF Extension { extnID, critical DEFAULT FALSE (omitted), extnValue }
-    nonceExtensions: explicit(1, new asn1js.Sequence({ value: [new asn1js.Sequence({ value: [constants.nonceId, nonceValue] })] })),
-    tbs: new asn1js.Sequence(),
-    tbsEncoded: preEncoded(Uint8Array.of(constants.sequenceTag, 0)),
-    signature: new asn1js.BitString(),
-    basic: new asn1js.Sequence(),
-    basicOctets,
-    // OCSPResponse ::= SEQUENCE { responseStatus, responseBytes [0] EXPLICIT ResponseBytes { responseType, response OCTET STRING } }
-    response: new asn1js.Sequence({
-      value: [constants.successful, explicit(0, new asn1js.Sequence({ value: [constants.basicResponseType, basicOctets] }))],
-    }),
-  };
-})();
-
 /**
  * Builds and signs a successful OCSPResponse carrying a BasicOCSPResponse; returns its DER.
- * The structures are asn1js node trees built directly (no pkijs objects, nothing rebuilt): the
- * ResponseData is encoded once, those exact bytes are signed, then embedded as they are.
+ * Written as bytes directly: constant parts (responder ID, certificate, algorithm, times within a
+ * second) are encoded once; the ResponseData is assembled around the echoed CertIDs and nonce,
+ * those exact bytes are signed, then embedded as they are with the signature.
  */
 export async function buildOcspResponse(params: BuildOcspResponseParams): Promise<Uint8Array<ArrayBuffer>> {
   if (params.responses.length === 0) throw invalidInput("an OCSP response needs at least one SingleResponse");
   const responder = responderInfo(params.responderCertificate);
-  await assertSignerMatches(params.signer, responder.parts);
+  const checking = assertSignerMatches(params.signer, responder.parts);
+  if (checking) await checking;
 
   // SingleResponse ::= SEQUENCE { certID, certStatus, thisUpdate, nextUpdate [0] EXPLICIT OPTIONAL }
-  const single = params.responses.length === 1;
-  const responses = params.responses.map((r) => {
+  const singles = params.responses.map((r) => {
     if (!(r.nextUpdate.getTime() > r.thisUpdate.getTime())) throw invalidInput("nextUpdate must be after thisUpdate");
     checkCertIdDer(r.certId.certIdDer);
-    const certId = single ? setEncoded(frames.certId, r.certId.certIdDer) : preEncoded(r.certId.certIdDer);
-    const node = single ? frames.singleResponse : new asn1js.Sequence();
-    node.valueBlock.value = [certId, encodeCertStatus(r.status), timeNode(r.thisUpdate), timeNode(r.nextUpdate, true)];
-    return node;
+    return element(0x30, r.certId.certIdDer, encodeCertStatus(r.status), timeElement(r.thisUpdate), timeElement(r.nextUpdate, true));
   });
 
   // ResponseData ::= SEQUENCE { version [0] DEFAULT v1, responderID, producedAt, responses,
   //   responseExtensions [1] EXPLICIT Extensions OPTIONAL }
-  frames.responses.valueBlock.value = responses;
-  const tbsFields: asn1js.AsnType[] = [responder.responderId, timeNode(params.producedAt), frames.responses];
-  if (params.nonce) {
-    frames.nonceValue.valueBlock.valueHexView = params.nonce.slice();
-    tbsFields.push(frames.nonceExtensions);
-  }
-  frames.tbs.valueBlock.value = tbsFields;
-  const tbs = encodeReused(frames.tbs);
+  // responseExtensions: SEQUENCE OF Extension { extnID, critical DEFAULT FALSE (omitted), extnValue }
+  const tbs = params.nonce
+    ? element(0x30, responder.responderId, timeElement(params.producedAt), element(0x30, ...singles), element(0xa1, element(0x30, element(0x30, constants.nonceId, element(0x04, params.nonce)))))
+    : element(0x30, responder.responderId, timeElement(params.producedAt), element(0x30, ...singles));
   const signature = await params.signer.sign(tbs);
 
   // BasicOCSPResponse ::= SEQUENCE { tbsResponseData, signatureAlgorithm, signature BIT STRING, certs [0] EXPLICIT OPTIONAL }
-  frames.signature.valueBlock.valueHexView = signature.slice();
-  const basicFields: asn1js.AsnType[] = [setEncoded(frames.tbsEncoded, tbs), signatureAlgorithm(params.signer.signatureOid), frames.signature];
-  if (params.includeResponderCert ?? true) basicFields.push(responder.certs);
-  frames.basic.valueBlock.value = basicFields;
-  frames.basicOctets.valueBlock.valueHexView = encodeReused(frames.basic);
-  return encodeReused(frames.response);
+  // OCSPResponse ::= SEQUENCE { responseStatus, responseBytes [0] EXPLICIT ResponseBytes { responseType, response OCTET STRING } }
+  // Sizes first, then one buffer written front to back.
+  const algorithm = signatureAlgorithm(params.signer.signatureOid);
+  const certs = (params.includeResponderCert ?? true) ? responder.certs : undefined;
+  const bitsLen = signature.length + 1;
+  const basicContent = tbs.length + algorithm.length + headerSize(bitsLen) + bitsLen + (certs?.length ?? 0);
+  const basicLen = headerSize(basicContent) + basicContent;
+  const bytesContent = constants.basicResponseType.length + headerSize(basicLen) + basicLen;
+  const bytesLen = headerSize(bytesContent) + bytesContent;
+  const topContent = constants.successful.length + headerSize(bytesLen) + bytesLen;
+  const out = new Uint8Array(headerSize(topContent) + topContent);
+  let pos = putHeader(out, 0, 0x30, topContent);
+  out.set(constants.successful, pos);
+  pos = putHeader(out, pos + constants.successful.length, 0xa0, bytesLen);
+  pos = putHeader(out, pos, 0x30, bytesContent);
+  out.set(constants.basicResponseType, pos);
+  pos = putHeader(out, pos + constants.basicResponseType.length, 0x04, basicLen);
+  pos = putHeader(out, pos, 0x30, basicContent);
+  out.set(tbs, pos);
+  pos += tbs.length;
+  out.set(algorithm, pos);
+  pos = putHeader(out, pos + algorithm.length, 0x03, bitsLen);
+  out[pos++] = 0; // no unused bits
+  out.set(signature, pos);
+  pos += signature.length;
+  if (certs) out.set(certs, pos);
+  return out;
 }
 
 const errorResponses = new Map<OcspErrorStatus, Uint8Array<ArrayBuffer>>();

@@ -36,26 +36,32 @@ interface CaContext {
   responder: Responder;
   cache: Map<string, CachedAnswer>;
   /**
-   * The same answers keyed by the raw request bytes: a nonce-less request for a certificate is
-   * byte-for-byte the same each time, so a repeat is answered without even parsing it.
+   * The same answers keyed by the raw request bytes (POST) and by the raw URL path (GET): a
+   * nonce-less request for a certificate is byte-for-byte the same each time, so a repeat is
+   * answered without decoding or parsing it.
    */
   raw: Map<string, CachedAnswer>;
+  rawGet: Map<string, CachedAnswer>;
   /** Certificate status by serial as of `version` (fresh nonce answers still need no query). */
   statuses: Map<string, OcspCertStatus>;
 }
 
 interface CachedAnswer {
-  der: Uint8Array;
-  producedAt: Date;
-  nextUpdate: Date;
+  /** Handed out as is on every hit (callers may key their own per-answer data on it). */
+  answer: OcspAnswer;
   refreshAt: number;
 }
 
 export interface OcspAnswer {
-  body: Uint8Array;
+  readonly body: Uint8Array;
   /** Present for successful, nonce-less answers that HTTP caches may keep until nextUpdate. */
-  cache?: { producedAt: Date; nextUpdate: Date };
+  readonly cache?: { readonly producedAt: Date; readonly nextUpdate: Date };
 }
+
+/** Longest GET path kept as a cache key (a one-CertID request is ~100-300 characters). */
+const RAW_GET_KEY_MAX = 512;
+/** Longest POST body kept as a cache key. */
+const RAW_POST_KEY_MAX = 512;
 
 interface OcspState {
   contexts: Map<string, Promise<CaContext | null>>;
@@ -103,7 +109,7 @@ export async function ensureResponder(ca: CaRecord): Promise<Responder> {
 async function loadContext(slug: string): Promise<CaContext | null> {
   const ca = await db().certificateAuthority.findUnique({ where: { slug } });
   if (!ca || ca.kind !== "issuing") return null;
-  const ctx: CaContext = { caId: ca.id, slug, version: ca.revocationVersion, stale: false, matches: issuerMatcher(ca.certificateDer), responder: await ensureResponder(ca), cache: new Map(), raw: new Map(), statuses: new Map() };
+  const ctx: CaContext = { caId: ca.id, slug, version: ca.revocationVersion, stale: false, matches: issuerMatcher(ca.certificateDer), responder: await ensureResponder(ca), cache: new Map(), raw: new Map(), rawGet: new Map(), statuses: new Map() };
   state.ready.set(slug, ctx);
   return ctx;
 }
@@ -128,21 +134,26 @@ async function syncVersion(ctx: CaContext, version?: number) {
   if (current !== ctx.version) {
     ctx.cache.clear();
     ctx.raw.clear();
+    ctx.rawGet.clear();
     ctx.statuses.clear();
     ctx.version = current;
   }
   ctx.stale = false;
 }
 
-async function statusOf(ctx: CaContext, items: OcspCertId[]): Promise<Map<string, OcspCertStatus>> {
+/** Statuses of the request's serials; synchronous when all are known (the common case), else one query. */
+function statusOf(ctx: CaContext, items: OcspCertId[]): Map<string, OcspCertStatus> | Promise<Map<string, OcspCertStatus>> {
   const out = new Map<string, OcspCertStatus>();
-  const missing = new Set<string>();
+  let missing: Set<string> | null = null;
   for (const i of items) {
     const known = ctx.statuses.get(i.serialHex);
     if (known) out.set(i.serialHex, known);
-    else missing.add(i.serialHex);
+    else (missing ??= new Set()).add(i.serialHex);
   }
-  if (missing.size === 0) return out;
+  return missing ? queryStatuses(ctx, missing, out) : out;
+}
+
+async function queryStatuses(ctx: CaContext, missing: Set<string>, out: Map<string, OcspCertStatus>): Promise<Map<string, OcspCertStatus>> {
   const version = ctx.version;
   const rows = await db().certificate.findMany({
     where: { caId: ctx.caId, serialHex: { in: [...missing] } },
@@ -167,16 +178,37 @@ function remember(cache: Map<string, CachedAnswer>, key: string, entry: CachedAn
   cache.set(key, entry);
 }
 
+const rawKeyOf = (der: Uint8Array) => Buffer.from(der.buffer, der.byteOffset, der.byteLength).toString("latin1");
+
+/**
+ * The remembered answer for exactly these request bytes (POST) or this raw URL path after the CA
+ * slug (GET), when one is current; null otherwise (then call answerOcsp). Synchronous: the HTTP
+ * handler answers a repeated nonce-less request without a promise, a decode or a parse.
+ */
+export function cachedOcspAnswer(slug: string, request: Uint8Array | string): OcspAnswer | null {
+  const ctx = state.ready.get(slug);
+  if (!ctx || ctx.stale) return null;
+  let hit: CachedAnswer | undefined;
+  if (typeof request === "string") hit = request.length <= RAW_GET_KEY_MAX ? ctx.rawGet.get(request) : undefined;
+  else hit = request.length <= RAW_POST_KEY_MAX ? ctx.raw.get(rawKeyOf(request)) : undefined;
+  return hit && Date.now() < hit.refreshAt ? hit.answer : null;
+}
+
 /**
  * Answers one DER OCSPRequest for the CA `slug`. Protocol errors are answered in the protocol
- * (malformedRequest, unauthorized, internalError), never as HTTP errors.
+ * (malformedRequest, unauthorized, internalError), never as HTTP errors. `getPath` is the raw URL
+ * path the request came in by GET, remembered with a cacheable answer for cachedOcspAnswer.
  */
-export async function answerOcsp(slug: string, requestDer: Uint8Array): Promise<OcspAnswer> {
-  const rawKey = requestDer.length <= 512 ? Buffer.from(requestDer.buffer, requestDer.byteOffset, requestDer.byteLength).toString("latin1") : null;
+export async function answerOcsp(slug: string, requestDer: Uint8Array, getPath?: string): Promise<OcspAnswer> {
+  const rawKey = requestDer.length <= RAW_POST_KEY_MAX ? rawKeyOf(requestDer) : null;
+  const getKey = getPath !== undefined && getPath.length <= RAW_GET_KEY_MAX ? getPath : null;
   const ready = state.ready.get(slug);
   if (rawKey && ready && !ready.stale) {
     const hit = ready.raw.get(rawKey);
-    if (hit && Date.now() < hit.refreshAt) return { body: hit.der, cache: { producedAt: hit.producedAt, nextUpdate: hit.nextUpdate } };
+    if (hit && Date.now() < hit.refreshAt) {
+      if (getKey) remember(ready.rawGet, getKey, hit);
+      return hit.answer;
+    }
   }
   let request;
   try {
@@ -186,7 +218,8 @@ export async function answerOcsp(slug: string, requestDer: Uint8Array): Promise<
     return { body: ocspErrorResponse("malformedRequest") };
   }
   try {
-    const ctx = await context(slug);
+    // The loaded context directly when there is one: no promise to wait for on the hot path.
+    const ctx = ready ?? (await context(slug));
     // RFC 5019: a responder answers "unauthorized" for issuers it does not serve.
     if (!ctx || !request.requests.every((r) => ctx.matches(r))) return { body: ocspErrorResponse("unauthorized") };
     if (ctx.stale) await syncVersion(ctx);
@@ -195,6 +228,7 @@ export async function answerOcsp(slug: string, requestDer: Uint8Array): Promise<
       ctx.responder = await ensureResponder(ca);
       ctx.cache.clear();
       ctx.raw.clear();
+      ctx.rawGet.clear();
     }
     const cacheable = !request.nonce && request.requests.length === 1;
     const key = cacheable ? ocspCacheKey(request.requests[0]) : "";
@@ -203,11 +237,13 @@ export async function answerOcsp(slug: string, requestDer: Uint8Array): Promise<
       const hit = ctx.cache.get(key);
       if (hit && now < hit.refreshAt) {
         if (rawKey) remember(ctx.raw, rawKey, hit);
-        return { body: hit.der, cache: { producedAt: hit.producedAt, nextUpdate: hit.nextUpdate } };
+        if (getKey) remember(ctx.rawGet, getKey, hit);
+        return hit.answer;
       }
     }
     const version = ctx.version;
-    const statuses = await statusOf(ctx, request.requests);
+    const known = statusOf(ctx, request.requests);
+    const statuses = known instanceof Map ? known : await known;
     const producedAt = new Date(Math.floor(now / 1000) * 1000);
     const nextUpdate = new Date(producedAt.getTime() + RESPONSE_VALIDITY_MS);
     const der = await buildOcspResponse({
@@ -219,13 +255,15 @@ export async function answerOcsp(slug: string, requestDer: Uint8Array): Promise<
     });
     // "unknown" is never kept: the serial may be issued a moment later and must then be "good".
     if (!cacheable || statuses.get(request.requests[0].serialHex)?.type === "unknown") return { body: der };
+    const answer: OcspAnswer = { body: der, cache: { producedAt, nextUpdate } };
     // Only cache what was produced from the current version (a revocation may have landed meanwhile).
     if (ctx.version === version && !ctx.stale) {
-      const entry = { der, producedAt, nextUpdate, refreshAt: producedAt.getTime() + RESPONSE_VALIDITY_MS / 2 };
+      const entry = { answer, refreshAt: producedAt.getTime() + RESPONSE_VALIDITY_MS / 2 };
       remember(ctx.cache, key, entry);
       if (rawKey) remember(ctx.raw, rawKey, entry);
+      if (getKey) remember(ctx.rawGet, getKey, entry);
     }
-    return { body: der, cache: { producedAt, nextUpdate } };
+    return answer;
   } catch (e) {
     console.error("[certfleet] OCSP internal error:", e instanceof Error ? e.message : e);
     return { body: ocspErrorResponse("internalError") };

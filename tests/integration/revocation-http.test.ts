@@ -81,6 +81,19 @@ describe.each(testProviders())("broker endpoints on %s", (provider) => {
     expect(good.stderr + good.stdout).toContain("Response verify OK");
     expect(good.stdout).toContain("dev-a.pem: good");
     expect(ocsp("dev-a", ["-no_nonce"]).stdout).toContain("dev-a.pem: good");
+    // The same nonce-less request by GET and POST, answered from the caches keyed by the raw
+    // URL path and the raw body: a revocation must reach those too.
+    work.ok(["ocsp", "-issuer", "issuing.pem", "-cert", "dev-a.pem", "-no_nonce", "-reqout", "dev-a.req"]);
+    const getUrl = `${server.url}/pki/ocsp/issuing-1/${encodeURIComponent(work.read("dev-a.req").toString("base64"))}`;
+    const cachedStatus = async (how: "GET" | "POST") => {
+      const res = how === "GET" ? await fetch(getUrl) : await fetch(`${server.url}/pki/ocsp/issuing-1`, { method: "POST", headers: { "content-type": "application/ocsp-request" }, body: new Uint8Array(work.read("dev-a.req")) });
+      work.file(`dev-a-${how}.resp`, Buffer.from(await res.arrayBuffer()));
+      return work.ok(["ocsp", "-respin", `dev-a-${how}.resp`, "-issuer", "issuing.pem", "-cert", "dev-a.pem", "-CAfile", "root.pem", "-no_nonce"]);
+    };
+    for (let i = 0; i < 3; i++) {
+      expect(await cachedStatus("GET")).toContain("dev-a.pem: good");
+      expect(await cachedStatus("POST")).toContain("dev-a.pem: good");
+    }
 
     const before = crlNumber(await crlText());
     const revoked = await post(`/api/v1/certificates/${devices["dev-a"].certId}/revoke`, { reason: "keyCompromise" });
@@ -90,6 +103,8 @@ describe.each(testProviders())("broker endpoints on %s", (provider) => {
     expect(after.stdout).toContain("dev-a.pem: revoked");
     expect(after.stdout).toMatch(/Reason: keyCompromise/);
     expect(after.stdout).toMatch(/Revocation Time: /);
+    expect(await until(() => cachedStatus("GET"), (t) => t.includes("revoked"), 3000)).toContain("dev-a.pem: revoked");
+    expect(await until(() => cachedStatus("POST"), (t) => t.includes("revoked"), 3000)).toContain("dev-a.pem: revoked");
     expect(ocsp("dev-b").stdout).toContain("dev-b.pem: good");
 
     const unknown = work.run(["ocsp", "-issuer", "issuing.pem", "-serial", "0x1234567890abcdef", "-url", `${server.url}/pki/ocsp/issuing-1`, "-CAfile", "root.pem"]);
@@ -149,6 +164,21 @@ describe.each(testProviders())("broker endpoints on %s", (provider) => {
     work.file("get.resp", Buffer.from(await res.arrayBuffer()));
     const text = work.ok(["ocsp", "-respin", "get.resp", "-issuer", "issuing.pem", "-cert", "dev-b.pem", "-CAfile", "root.pem", "-no_nonce"]);
     expect(text).toContain("dev-b.pem: good");
+    // A repeat (answered by its raw path) and the same request spelled differently (raw base64,
+    // base64url) get the same pre-produced answer with the same validators.
+    const b64raw = work.read("get.req").toString("base64");
+    for (const path of [b64, b64, b64raw, work.read("get.req").toString("base64url")]) {
+      const again = await fetch(`${server.url}/pki/ocsp/issuing-1/${path}`);
+      expect(Buffer.from(await again.arrayBuffer()).equals(work.read("get.resp"))).toBe(true);
+      for (const h of ["etag", "last-modified", "expires", "content-type"]) expect(again.headers.get(h), h).toBe(res.headers.get(h));
+      expect(again.headers.get("cache-control")).toMatch(/^public, max-age=\d+, no-transform, must-revalidate$/);
+    }
+    // By POST the same answer carries no HTTP caching (RFC 5019 section 6 is about GET).
+    const posted = await fetch(`${server.url}/pki/ocsp/issuing-1`, { method: "POST", headers: { "content-type": "application/ocsp-request" }, body: new Uint8Array(work.read("get.req")) });
+    expect(Buffer.from(await posted.arrayBuffer()).equals(work.read("get.resp"))).toBe(true);
+    expect(posted.headers.get("cache-control")).toBe("no-cache, no-store");
+    expect(posted.headers.get("etag")).toBeNull();
+    expect(posted.headers.get("content-length")).toBe(String(work.read("get.resp").length));
 
     work.ok(["ocsp", "-issuer", "issuing.pem", "-cert", "dev-b.pem", "-reqout", "nonce.req"]);
     const withNonce = await fetch(`${server.url}/pki/ocsp/issuing-1`, { method: "POST", headers: { "content-type": "application/ocsp-request" }, body: new Uint8Array(work.read("nonce.req")) });
@@ -156,6 +186,21 @@ describe.each(testProviders())("broker endpoints on %s", (provider) => {
     const checked = work.run(["ocsp", "-reqin", "nonce.req", "-respin", "nonce.resp", "-CAfile", "root.pem", "-verify_other", "issuing.pem", "-resp_text"]);
     expect(checked.stdout + checked.stderr).toContain("Response verify OK");
     expect(checked.stdout + checked.stderr).not.toMatch(/Nonce Verify error|no nonce in response/i);
+    expect(withNonce.headers.get("cache-control")).toBe("no-cache, no-store");
+    // Every nonce request gets a fresh answer (never one from a cache), each verified by openssl.
+    for (let i = 0; i < 3; i++) {
+      work.ok(["ocsp", "-issuer", "issuing.pem", "-cert", "dev-b.pem", "-reqout", `nonce${i}.req`]);
+      const viaGet = i === 2;
+      const answer = viaGet
+        ? await fetch(`${server.url}/pki/ocsp/issuing-1/${encodeURIComponent(work.read(`nonce${i}.req`).toString("base64"))}`)
+        : await fetch(`${server.url}/pki/ocsp/issuing-1`, { method: "POST", headers: { "content-type": "application/ocsp-request" }, body: new Uint8Array(work.read(`nonce${i}.req`)) });
+      if (viaGet) expect(answer.headers.get("cache-control")).toBe("no-cache, no-store");
+      work.file(`nonce${i}.resp`, Buffer.from(await answer.arrayBuffer()));
+      const out = work.run(["ocsp", "-reqin", `nonce${i}.req`, "-respin", `nonce${i}.resp`, "-CAfile", "root.pem", "-verify_other", "issuing.pem", "-resp_text"]);
+      expect(out.stdout + out.stderr).toContain("Response verify OK");
+      expect(out.stdout + out.stderr).not.toMatch(/Nonce Verify error|no nonce in response/i);
+      expect(out.stdout).toContain("Cert Status: good");
+    }
   });
 
   it("answers bad OCSP input in the protocol and keeps serving", async () => {
@@ -171,8 +216,14 @@ describe.each(testProviders())("broker endpoints on %s", (provider) => {
       expect(r.body.equals(MALFORMED)).toBe(true);
     }
     expect((await postRaw(Buffer.alloc(11 * 1024, 0x30))).status).toBe(413);
-    const badB64 = await fetch(`${server.url}/pki/ocsp/issuing-1/%%%not-base64***`);
-    expect(Buffer.from(await badB64.arrayBuffer()).equals(MALFORMED)).toBe(true);
+    for (let i = 0; i < 2; i++) {
+      const badB64 = await fetch(`${server.url}/pki/ocsp/issuing-1/%%%not-base64***`);
+      expect(Buffer.from(await badB64.arrayBuffer()).equals(MALFORMED)).toBe(true);
+      const truncated = await fetch(`${server.url}/pki/ocsp/issuing-1/${encodeURIComponent(good.subarray(0, good.length - 7).toString("base64"))}`);
+      expect(truncated.status).toBe(200);
+      expect(truncated.headers.get("cache-control")).toBe("no-cache, no-store");
+      expect(Buffer.from(await truncated.arrayBuffer()).equals(MALFORMED)).toBe(true);
+    }
     expect((await postRaw(good, "no-such-ca")).body.equals(UNAUTHORIZED)).toBe(true);
     // another issuer: a CA this responder does not serve
     work.ok(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", "other.key", "-subj", "/CN=Other CA", "-days", "2", "-out", "other.pem"]);
