@@ -3,7 +3,7 @@
 import { writeFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AsnConvert } from "@peculiar/asn1-schema";
-import { CRLReason, RevokedCertificate, id_ce_cRLReasons } from "@peculiar/asn1-x509";
+import { CRLReason, CertificateList, RevokedCertificate, id_ce_cRLReasons } from "@peculiar/asn1-x509";
 import * as x509 from "@/lib/pki/x509";
 import { PkiError } from "@/lib/pki/errors";
 import {
@@ -15,7 +15,10 @@ import {
   parseCrlInfo,
   verifyCrlSignature,
   type BuildCrlParams,
+  type CrlEntryInput,
 } from "@/lib/pki/crl";
+import type { Signer } from "@/lib/pki/signer";
+import { revokedRecords } from "@/lib/services/crl";
 import { CDP_URI, OLD_CDP_URI, createTestPki, openssl, type TestPki } from "./fixtures";
 
 const HOUR = 3600_000;
@@ -262,6 +265,161 @@ describe("buildCrl", () => {
     await expect(buildCrl(params(ec, { crlNumber: 2n ** 160n }))).rejects.toThrow(/20 octets/);
     await expect(buildCrl(params(ec, { crlNumber: -1n }))).rejects.toThrow(PkiError);
     await expect(buildCrl(params(ec, { entries: [Uint8Array.of(2, 1, 1)] }))).rejects.toThrow(/encodeCrlEntry/);
+  });
+});
+
+describe("buildCrl from records (the bulk writer)", () => {
+  // A seeded generator, so a failure names an input that can be replayed.
+  function random(seed: number) {
+    return () => {
+      seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+      return seed / 0x80000000;
+    };
+  }
+  const hexOf = (rnd: () => number, bytes: number) => Array.from({ length: bytes }, () => Math.floor(rnd() * 256).toString(16).padStart(2, "0")).join("");
+  const VALID_REASONS: CrlEntryInput["reason"][] = [undefined, null, 0, 1, 2, 3, 4, 5, 6, 9, 10, "keyCompromise", "superseded", "unspecified", "aACompromise"];
+  const EDGE_TIMES = ["1949-12-31T23:59:59.999Z", "1950-01-01T00:00:00Z", "1970-01-01T00:00:00Z", "1999-12-31T23:59:59.5Z", "2000-02-29T12:00:00Z", "2049-12-31T23:59:59.999Z", "2050-01-01T00:00:00Z", "2100-03-01T00:00:00Z", "1900-02-28T23:59:59Z", "0001-01-01T00:00:00Z", "9999-12-31T23:59:59.999Z"];
+
+  function randomRecords(count: number, seed: number): CrlEntryInput[] {
+    const rnd = random(seed);
+    const out: CrlEntryInput[] = [];
+    for (let i = 0; i < count; i++) {
+      let serialHex: string;
+      const kind = i % 10;
+      if (kind < 4) serialHex = hexOf(rnd, 16); // CertFleet form (top bit may be set here: the writer must pad)
+      else if (kind === 4) serialHex = `00${(0x80 + Math.floor(rnd() * 128)).toString(16)}${hexOf(rnd, 15)}`; // canonical with its sign pad
+      else if (kind === 5) serialHex = hexOf(rnd, 1 + Math.floor(rnd() * 20)).slice(1); // odd length
+      else if (kind === 6) serialHex = hexOf(rnd, 8).toUpperCase().match(/../g)!.join(":"); // colon-separated, upper case
+      else if (kind === 7) serialHex = `0000${hexOf(rnd, 1 + Math.floor(rnd() * 18))}`; // leading zero bytes
+      else if (kind === 8) serialHex = ["0", "00", "0000", "1", "7f", "80", "ff", "0100", "00:ff", " 0a0b "][Math.floor(rnd() * 10)];
+      else serialHex = hexOf(rnd, 20).replace(/^[0-7]/, "8"); // 20 octets with the top bit set: 21-byte INTEGER
+      const revokedAt = i % 50 === 0 ? new Date(EDGE_TIMES[(i / 50) % EDGE_TIMES.length]) : new Date(Date.UTC(1940, 0, 1) + Math.floor(rnd() * 150 * 365.25 * DAY));
+      out.push({ serialHex, revokedAt, reason: VALID_REASONS[Math.floor(rnd() * VALID_REASONS.length)] });
+    }
+    return out;
+  }
+
+  // ECDSA signatures are randomised; a fixed one makes two CRLs over the same TBS byte-identical.
+  const fixedSigner = (pki: TestPki): Signer => ({ ...pki.issuing.signer, signatureOid: pki.issuing.signer.signatureOid, sign: async () => Uint8Array.of(0x30, 0x06, 0x02, 0x01, 0x01, 0x02, 0x01, 0x01) });
+
+  it("writes exactly the bytes encodeCrlEntry does, for 20,000 random records", async () => {
+    for (const seed of [1, 2, 3]) {
+      const records = randomRecords(20_000 / 3, seed);
+      const signer = fixedSigner(ec);
+      const fast = await buildCrl(params(ec, { signer, revoked: records }));
+      const reference = await buildCrl(params(ec, { signer, entries: records.map(encodeCrlEntry) }));
+      expect(Buffer.compare(fast, reference), `seed ${seed}`).toBe(0);
+    }
+  });
+
+  it("produces a CRL OpenSSL verifies, with every entry's serial, date and reason as a second parser reads them", async () => {
+    const records = randomRecords(1000, 7); // asn1js stops at 10,000 nodes
+    const der = await buildCrl(params(ec, { crlNumber: 7n, revoked: records }));
+    const { derFile } = writeCrl(ec, "records", der);
+    expect(openssl(["crl", "-inform", "DER", "-in", derFile, "-CAfile", ec.chainFile, "-noout"]).out).toContain("verify OK");
+    const text = openssl(["crl", "-inform", "DER", "-in", derFile, "-noout", "-text"]).out;
+    expect(text.match(/Serial Number: /g)).toHaveLength(records.length);
+    const withReason = records.filter((r) => r.reason !== undefined && r.reason !== null && r.reason !== 0 && r.reason !== "unspecified");
+    expect(text.match(/X509v3 CRL Reason Code:/g)).toHaveLength(withReason.length);
+    expect(text.match(/Key Compromise/g)).toHaveLength(records.filter((r) => r.reason === 1 || r.reason === "keyCompromise").length);
+
+    // @peculiar/asn1-x509 (asn1js underneath): an independent DER decoder.
+    const list = AsnConvert.parse(der, CertificateList);
+    const entries = list.tbsCertList.revokedCertificates!;
+    expect(entries).toHaveLength(records.length);
+    entries.forEach((entry, i) => {
+      const r = records[i];
+      const value = BigInt(`0x${r.serialHex.replace(/[^0-9a-f]/gi, "") || "0"}`);
+      expect(BigInt(`0x${Buffer.from(entry.userCertificate).toString("hex")}`), `entry ${i}`).toBe(value);
+      const year = r.revokedAt.getUTCFullYear();
+      // asn1js reads GeneralizedTime years 0–99 as 1900–1999 (Date.UTC's rule); the bytes for
+      // those are held to encodeCrlEntry's by the equality test above.
+      if (year >= 100) expect(entry.revocationDate.getTime().getTime(), `entry ${i}`).toBe(Math.floor(r.revokedAt.getTime() / 1000) * 1000);
+      expect(entry.revocationDate.utcTime !== undefined, `entry ${i}`).toBe(year >= 1950 && year < 2050);
+      const code = typeof r.reason === "string" ? REVOCATION_REASONS[r.reason] : (r.reason ?? 0);
+      if (code === 0) expect(entry.crlEntryExtensions, `entry ${i}`).toBeUndefined();
+      else expect(AsnConvert.parse(entry.crlEntryExtensions![0].extnValue, CRLReason).reason, `entry ${i}`).toBe(code);
+    });
+  });
+
+  it("handles 200,000 records with the right count and a valid signature", async () => {
+    const records = randomRecords(200_000, 11).map((r, i) => ({ ...r, serialHex: (0x4000000000000000n + BigInt(i) * 7919n).toString(16) }));
+    const der = await buildCrl(params(ec, { revoked: records }));
+    expect(parseCrlInfo(der).count).toBe(200_000);
+    expect(await verifyCrlSignature(der, ec.issuing.der)).toBe(true);
+    const { derFile } = writeCrl(ec, "records-200k", der);
+    expect(openssl(["crl", "-inform", "DER", "-in", derFile, "-CAfile", ec.chainFile, "-noout"]).out).toContain("verify OK");
+  });
+
+  it("refuses what encodeCrlEntry refuses, with the same errors", async () => {
+    const bad: CrlEntryInput[] = [
+      { serialHex: "xyz", revokedAt: now },
+      { serialHex: "01g2", revokedAt: now },
+      { serialHex: "0é", revokedAt: now },
+      { serialHex: "", revokedAt: now },
+      { serialHex: "01".repeat(21), revokedAt: now },
+      { serialHex: "01", revokedAt: now, reason: 7 },
+      { serialHex: "01", revokedAt: now, reason: 8 },
+      { serialHex: "01", revokedAt: now, reason: 11 },
+      { serialHex: "01", revokedAt: now, reason: 1.5 },
+      { serialHex: "01", revokedAt: now, reason: "removeFromCRL" },
+      { serialHex: "01", revokedAt: now, reason: "nope" as never },
+      { serialHex: "01", revokedAt: new Date(NaN) },
+      { serialHex: "01", revokedAt: new Date("-000001-01-01T00:00:00Z") },
+    ];
+    for (const r of bad) {
+      let expected: unknown;
+      try {
+        encodeCrlEntry(r);
+      } catch (e) {
+        expected = e;
+      }
+      expect(expected, JSON.stringify(r)).toBeInstanceOf(PkiError);
+      const error = await buildCrl(params(ec, { revoked: [{ serialHex: "01", revokedAt: now }, r] })).then(() => undefined, (e: unknown) => e);
+      expect(error, JSON.stringify(r)).toBeInstanceOf(PkiError);
+      expect((error as Error).message, JSON.stringify(r)).toBe((expected as Error).message);
+    }
+    await expect(buildCrl(params(ec, { revoked: [{ serialHex: "01", revokedAt: now }], entries: [encodeCrlEntry({ serialHex: "02", revokedAt: now })] }))).rejects.toThrow(/not both/);
+  });
+});
+
+describe("revokedRecords (the CRL service's reader of the database aggregate)", () => {
+  it("reads serial, whole seconds and reason, reusing one record", () => {
+    const counted = { records: 0 };
+    const seen: [string, string, number | null | undefined][] = [];
+    let first: unknown;
+    for (const r of revokedRecords("7f01,1793133210,1;00ff,0,;0a,-86400,10", counted)) {
+      first ??= r;
+      expect(r).toBe(first);
+      seen.push([r.serialHex, r.revokedAt.toISOString(), r.reason as number | null]);
+    }
+    expect(seen).toEqual([
+      ["7f01", "2026-10-27T20:33:30.000Z", 1],
+      ["00ff", "1970-01-01T00:00:00.000Z", null],
+      ["0a", "1969-12-31T00:00:00.000Z", 10],
+    ]);
+    expect(counted.records).toBe(3);
+    expect([...revokedRecords("")]).toEqual([]);
+  });
+
+  it("feeds buildCrl the same CRL as the records as an array", async () => {
+    const list = Array.from({ length: 3000 }, (_, i) => `${(0x40000000 + i * 7919).toString(16)},${1_700_000_000 + i * 37},${i % 7 === 6 ? "" : i % 6}`).join(";");
+    const copies = list.split(";").map((e) => {
+      const [serialHex, seconds, reason] = e.split(",");
+      return { serialHex, revokedAt: new Date(Number(seconds) * 1000), reason: reason === "" ? null : Number(reason) };
+    });
+    const signer: Signer = { ...ec.issuing.signer, signatureOid: ec.issuing.signer.signatureOid, sign: async () => Uint8Array.of(0x30, 0x06, 0x02, 0x01, 0x01, 0x02, 0x01, 0x01) };
+    const fromArray = await buildCrl(params(ec, { signer, revoked: copies }));
+    // A wrong (small) count hint only makes the buffer grow.
+    for (const revokedCount of [3000, 1]) {
+      expect(Buffer.compare(await buildCrl(params(ec, { signer, revoked: revokedRecords(list), revokedCount })), fromArray)).toBe(0);
+    }
+  });
+
+  it("refuses a malformed aggregate", () => {
+    expect(() => [...revokedRecords("7f01,17931x3210,1")]).toThrow(/revocation time/);
+    expect(() => [...revokedRecords("7f01;0a,1,1")]).toThrow(/malformed/);
+    expect(() => [...revokedRecords("7f01,,1")]).toThrow(/revocation time/);
   });
 });
 
