@@ -1,6 +1,7 @@
-// Minimal DER helpers for the revocation code: a TLV reader to pull exact bytes out of certificates
-// and CRLs, and the few encoders the CRL hot path needs (lengths, INTEGER serials, times).
-// Everything structurally richer (extensions, names, OCSP) goes through asn1js / @peculiar/asn1-x509.
+// Minimal DER helpers for the hot paths: a strict TLV reader to pull exact bytes out of
+// certificates, CSRs and CRLs, and the few encoders the CRL, OCSP and issuance writers need
+// (lengths, INTEGER serials, times). Everything structurally richer (extensions, names) goes
+// through asn1js / @peculiar/asn1-x509.
 import { PkiError } from "./errors";
 
 export const TAG_INTEGER = 0x02;
