@@ -106,7 +106,7 @@ export async function issueCertificate(params: IssueCertificateParams): Promise<
   const signing = await issuer.bind(params.issuer.signer);
 
   const spki = params.publicKey instanceof Uint8Array ? params.publicKey : await exportSpki(params.publicKey);
-  const keyAlgorithm = classifySubjectKey(spki);
+  const keyAlgorithm = classifySpki(spki).keyAlgorithm;
   const subjectPublicKey = subjectPublicKeyBits(spki);
   const subject = checkSubject(params.subject);
   const sanNames = buildSans(profile.id, profile.allowedSans, params.sans ?? {});
@@ -249,22 +249,6 @@ function buildTemplate(
 }
 
 // --- Per-certificate input checks --------------------------------------------------------------
-
-// The two SubjectPublicKeyInfo encodings nearly every device key has: id-ecPublicKey with a named
-// curve and an uncompressed point (0x04 || X || Y). A key with exactly this header and length is
-// what classifySpki would call EC-P256 / EC-P384; anything else takes the full (ASN.1-parsing,
-// ~60 µs) policy check.
-const EC_SPKI_HEADERS: { keyAlgorithm: KeyAlgorithm; header: Buffer; length: number }[] = [
-  { keyAlgorithm: "EC-P256", header: Buffer.from("3059301306072a8648ce3d020106082a8648ce3d030107034200", "hex"), length: 91 },
-  { keyAlgorithm: "EC-P384", header: Buffer.from("3076301006072a8648ce3d020106052b81040022036200", "hex"), length: 120 },
-];
-
-export function classifySubjectKey(spki: Uint8Array): KeyAlgorithm {
-  for (const { keyAlgorithm, header, length } of EC_SPKI_HEADERS) {
-    if (spki.length === length && spki[header.length] === 0x04 && header.equals(spki.subarray(0, header.length))) return keyAlgorithm;
-  }
-  return classifySpki(spki).keyAlgorithm;
-}
 
 // ub-common-name / ub-organization-name in RFC 5280 Appendix A.
 const UB_NAME = 64;

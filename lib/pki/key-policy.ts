@@ -52,8 +52,27 @@ export interface KeyClass {
   ecPoint?: Uint8Array;
 }
 
+// The two SubjectPublicKeyInfo encodings nearly every device key has: id-ecPublicKey with a named
+// curve and an uncompressed point (0x04 || X || Y). A key with exactly this header and length is
+// what the full check below would call EC-P256 / EC-P384, without its ASN.1 parse (~60 µs, once
+// per issuance and per CSR).
+const EC_SPKI_HEADERS: { keyAlgorithm: KeyAlgorithm; bits: number; header: Buffer; length: number }[] = [
+  { keyAlgorithm: "EC-P256", bits: 256, header: Buffer.from("3059301306072a8648ce3d020106082a8648ce3d030107034200", "hex"), length: 91 },
+  { keyAlgorithm: "EC-P384", bits: 384, header: Buffer.from("3076301006072a8648ce3d020106052b81040022036200", "hex"), length: 120 },
+];
+
 /** Classifies a DER SubjectPublicKeyInfo, throwing KEY_POLICY (with the algorithm named) for anything else. */
 export function classifySpki(spki: Uint8Array): KeyClass {
+  for (const { keyAlgorithm, bits, header, length } of EC_SPKI_HEADERS) {
+    if (spki.length === length && spki[header.length] === 0x04 && header.equals(spki.subarray(0, header.length))) {
+      return { keyAlgorithm, bits, description: keyAlgorithm.replace("-", " "), ecPoint: spki.subarray(header.length) };
+    }
+  }
+  return classifySpkiFully(spki);
+}
+
+/** The full policy check, parsing the structure (exported so a test holds the fast path to it). */
+export function classifySpkiFully(spki: Uint8Array): KeyClass {
   let info: SubjectPublicKeyInfo;
   try {
     info = AsnConvert.parse(spki, SubjectPublicKeyInfo);
