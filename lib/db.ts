@@ -64,7 +64,13 @@ export function sqliteDirect(): Database.Database {
 /** A small pg pool for the same database (the issuance writer needs one connection at a time). */
 export function pgDirect(): pg.Pool {
   const direct = (g.__certfleetDirect ??= {});
-  return (direct.pg ??= new pg.Pool({ connectionString: config().databaseUrl, max: 2 }));
+  if (!direct.pg) {
+    direct.pg = new pg.Pool({ connectionString: config().databaseUrl, max: 2 });
+    // An idle connection the server closes (restart, failover, a dropped test database) must not
+    // take the process down; the pool opens a new one on the next query.
+    direct.pg.on("error", (e) => console.error(`[certfleet] idle database connection closed: ${e.message}`));
+  }
+  return direct.pg;
 }
 
 const SQLITE_RETRIES = 8;

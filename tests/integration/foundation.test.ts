@@ -84,6 +84,14 @@ describe.each(testProviders())("foundation on %s", (provider) => {
 
     const expiring = await createApiToken(SYSTEM_ACTOR, { name: "short", role: "operator", expiresInDays: 1 });
     expect(await authenticateToken(expiring.token)).not.toBeNull();
+    // Times read on the direct connection must mean what Prisma wrote: a minute ahead is valid,
+    // a second ago is not (an hour of time-zone confusion would flip one of them).
+    await db().apiToken.update({ where: { id: expiring.id }, data: { expiresAt: new Date(Date.now() + 60_000), lastUsedAt: null } });
+    expect(await authenticateToken(expiring.token)).not.toBeNull();
+    const used = (await db().apiToken.findUniqueOrThrow({ where: { id: expiring.id } })).lastUsedAt!;
+    expect(Math.abs(used.getTime() - Date.now())).toBeLessThan(5000);
+    await authenticateToken(expiring.token);
+    expect((await db().apiToken.findUniqueOrThrow({ where: { id: expiring.id } })).lastUsedAt).toEqual(used);
     await db().apiToken.update({ where: { id: expiring.id }, data: { expiresAt: new Date(Date.now() - 1000) } });
     expect(await authenticateToken(expiring.token)).toBeNull();
   });
