@@ -26,8 +26,8 @@ export interface ParsedCsr {
   publicKey: Uint8Array;
   keyAlgorithm: KeyAlgorithm;
   keyBits: number;
-  /** Requested subject, informational only (e.g. "CN=device-42"). */
-  subject: string;
+  /** Requested subject, informational only (e.g. "CN=device-42"); decoded on first read, CSR_MALFORMED if it cannot be. */
+  readonly subject: string;
   requestedExtensions: RequestedExtension[];
 }
 
@@ -66,13 +66,22 @@ export async function parseCsr(input: string | Uint8Array): Promise<ParsedCsr> {
   verifyProofOfPossession(parts, key);
   const requestedExtensions = inspectExtensions(parts.extensions);
 
-  let subject: string;
-  try {
-    subject = new Name(parts.subject.slice()).toString();
-  } catch (cause) {
-    throw malformed("its subject name cannot be decoded", cause);
-  }
-  return { publicKey: parts.spki, keyAlgorithm: key.keyAlgorithm, keyBits: key.bits, subject, requestedExtensions };
+  // The requested subject is informational (certificates take theirs from the device record), and
+  // decoding a Name cost as much as verifying the signature: decoded when first read.
+  let subject: string | undefined;
+  return {
+    publicKey: parts.spki,
+    keyAlgorithm: key.keyAlgorithm,
+    keyBits: key.bits,
+    requestedExtensions,
+    get subject() {
+      try {
+        return (subject ??= new Name(parts.subject.slice()).toString());
+      } catch (cause) {
+        throw malformed("its subject name cannot be decoded", cause);
+      }
+    },
+  };
 }
 
 function malformed(why: string, cause?: unknown): PkiError {

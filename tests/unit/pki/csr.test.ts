@@ -1,5 +1,6 @@
 // CSR intake: CSRs made by `openssl req`, accepted or refused with the right code.
-import { randomBytes } from "node:crypto";
+import { generateKeyPairSync, randomBytes, sign } from "node:crypto";
+import { tlv } from "@/lib/pki/der";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createIssuingCa, createRootCa, issueCertificate, parseCsr, PkiError, type ParsedCsr } from "@/lib/pki";
 import { Workdir } from "../../helpers/openssl";
@@ -123,6 +124,30 @@ describe("parseCsr refuses", () => {
     const rsa = derOf("rsa-tamper");
     rsa[rsa.length - 5] ^= 0x80;
     expect((await refusal(rsa)).code).toBe("CSR_SIGNATURE_INVALID");
+  });
+
+  it("decodes the informational subject only when read, refusing an undecodable one then", async () => {
+    // A correctly signed request whose subject is a SEQUENCE but no Name (SEQUENCE { INTEGER 5 }).
+    const { publicKey, privateKey } = generateKeyPairSync("ec", { namedCurve: "P-256" });
+    const info = tlv(0x30, Uint8Array.of(0x02, 0x01, 0x00), tlv(0x30, Uint8Array.of(0x02, 0x01, 0x05)), publicKey.export({ type: "spki", format: "der" }), Uint8Array.of(0xa0, 0x00));
+    const signature = sign("sha256", info, { key: privateKey, dsaEncoding: "der" });
+    const ecdsaWithSha256 = Uint8Array.of(0x30, 0x0a, 0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04, 0x03, 0x02);
+    const der = tlv(0x30, info, ecdsaWithSha256, tlv(0x03, Uint8Array.of(0), signature));
+    const parsed = await parseCsr(der);
+    expect(parsed.keyAlgorithm).toBe("EC-P256");
+    expect(() => parsed.subject).toThrow(expect.objectContaining({ code: "CSR_MALFORMED", message: expect.stringMatching(/subject name cannot be decoded/) }));
+  });
+
+  it("refuses an EC public key that is not a point on its curve before any signature check", async () => {
+    const { publicKey, privateKey } = generateKeyPairSync("ec", { namedCurve: "P-256" });
+    const spki = publicKey.export({ type: "spki", format: "der" });
+    spki[spki.length - 1] ^= 0x01; // Y changed: (X, Y') is off the curve
+    const info = tlv(0x30, Uint8Array.of(0x02, 0x01, 0x00), tlv(0x30), spki, Uint8Array.of(0xa0, 0x00));
+    const ecdsaWithSha256 = Uint8Array.of(0x30, 0x0a, 0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04, 0x03, 0x02);
+    const der = tlv(0x30, info, ecdsaWithSha256, tlv(0x03, Uint8Array.of(0), sign("sha256", info, { key: privateKey, dsaEncoding: "der" })));
+    const err = await refusal(der);
+    expect(err.code).toBe("CSR_MALFORMED");
+    expect(err.message).toMatch(/not a point on the curve/);
   });
 
   it("a SHA-1 signed CSR as CSR_SIGNATURE_INVALID", async () => {
