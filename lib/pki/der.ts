@@ -90,15 +90,21 @@ export function headerSize(len: number): number {
   return 2 + n;
 }
 
-/** Writes tag + length at `pos` in `out`; returns the position after the header. */
+/** Writes tag + minimal length at `pos` in `out` (no allocation: hot paths call it per element); returns the position after the header. */
 export function writeHeader(out: Uint8Array, pos: number, tag: number, len: number): number {
   out[pos++] = tag;
-  const l = lengthBytes(len);
-  out.set(l, pos);
-  return pos + l.length;
+  if (len < 0x80) {
+    out[pos++] = len;
+    return pos;
+  }
+  const n = headerSize(len) - 2;
+  out[pos++] = 0x80 | n;
+  for (let i = n - 1; i >= 0; i--) out[pos + i] = Math.floor(len / 256 ** (n - 1 - i)) & 0xff;
+  return pos + n;
 }
 
-export function tlv(tag: number, ...parts: Uint8Array[]): Uint8Array {
+/** One DER element: `tag`, the minimal length, then `parts` back to back. */
+export function tlv(tag: number, ...parts: Uint8Array[]): Uint8Array<ArrayBuffer> {
   let len = 0;
   for (const p of parts) len += p.length;
   const out = new Uint8Array(headerSize(len) + len);

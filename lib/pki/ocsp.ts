@@ -10,7 +10,7 @@ import { X509Certificate, crypto } from "./x509";
 import type { Signer } from "./signer";
 import { REVOCATION_REASONS, revocationReasonCode, type RevocationReasonName } from "./crl";
 import { PkiError } from "./errors";
-import { bytesEqual, headerSize, invalidInput, parseCertificateParts, toHex, type CertificateParts } from "./der";
+import { bytesEqual, headerSize, invalidInput, parseCertificateParts, tlv, toHex, writeHeader, type CertificateParts } from "./der";
 import { OCSP_ERROR_STATUSES, OcspRequestError, readCertIdDer, readOcspRequest, type OcspCertId, type OcspErrorStatus, type OcspRequestInfo } from "./ocsp-request";
 
 export { OCSP_ERROR_STATUSES, OcspRequestError, type OcspCertId, type OcspErrorStatus, type OcspRequestInfo } from "./ocsp-request";
@@ -101,32 +101,6 @@ export interface BuildOcspResponseParams {
 /** An OBJECT IDENTIFIER element, encoded once through asn1js (constants only). */
 const oidDer = (oid: string) => new Uint8Array(new asn1js.ObjectIdentifier({ value: oid }).toBER());
 
-/** Writes tag + minimal length at `pos` (no allocation: this runs several times per answer); returns the position after. */
-function putHeader(out: Uint8Array, pos: number, tag: number, len: number): number {
-  out[pos++] = tag;
-  if (len < 0x80) {
-    out[pos++] = len;
-    return pos;
-  }
-  const n = headerSize(len) - 2;
-  out[pos++] = 0x80 | n;
-  for (let i = n - 1; i >= 0; i--) out[pos + i] = Math.floor(len / 256 ** (n - 1 - i)) & 0xff;
-  return pos + n;
-}
-
-/** One DER element: `tag`, the minimal length, then `parts` back to back. */
-function element(tag: number, ...parts: Uint8Array[]): Uint8Array<ArrayBuffer> {
-  let len = 0;
-  for (const p of parts) len += p.length;
-  const out = new Uint8Array(headerSize(len) + len);
-  let pos = putHeader(out, 0, tag, len);
-  for (const p of parts) {
-    out.set(p, pos);
-    pos += p.length;
-  }
-  return out;
-}
-
 /** Constant elements. */
 const constants = {
   successful: Uint8Array.of(0x0a, 0x01, 0x00), // responseStatus ENUMERATED successful(0)
@@ -158,8 +132,8 @@ function responderInfo(cert: Uint8Array | X509Certificate): ResponderInfo {
     const keyHash = new Uint8Array(createHash("sha1").update(parts.subjectPublicKeyBits).digest());
     info = {
       parts,
-      responderId: element(0xa2, element(0x04, keyHash)),
-      certs: element(0xa0, element(0x30, der)),
+      responderId: tlv(0xa2, tlv(0x04, keyHash)),
+      certs: tlv(0xa0, tlv(0x30, der)),
     };
     responderCache.set(cert, info);
   }
@@ -172,7 +146,7 @@ const signatureAlgorithms = new Map<string, Uint8Array>();
 function signatureAlgorithm(oid: string): Uint8Array {
   let der = signatureAlgorithms.get(oid);
   if (!der) {
-    der = oid.startsWith(OID_PKCS1_PREFIX) ? element(0x30, oidDer(oid), Uint8Array.of(0x05, 0x00)) : element(0x30, oidDer(oid));
+    der = oid.startsWith(OID_PKCS1_PREFIX) ? tlv(0x30, oidDer(oid), Uint8Array.of(0x05, 0x00)) : tlv(0x30, oidDer(oid));
     signatureAlgorithms.set(oid, der);
   }
   return der;
@@ -230,7 +204,7 @@ function timeElement(date: Date, nextUpdate = false): Uint8Array {
   const t = Math.floor(date.getTime() / 1000);
   let der = cache.get(t);
   if (!der) {
-    der = nextUpdate ? element(0xa0, generalizedTime(date)) : generalizedTime(date);
+    der = nextUpdate ? tlv(0xa0, generalizedTime(date)) : generalizedTime(date);
     if (cache.size >= 64) cache.clear();
     cache.set(t, der);
   }
@@ -249,9 +223,9 @@ function encodeCertStatus(status: OcspCertStatus): Uint8Array {
         const code = revocationReasonCode(status.reason);
         if (code === REVOCATION_REASONS.removeFromCRL) throw invalidInput("removeFromCRL is not a revocation reason");
         // Like CRL entries, unspecified is expressed by leaving the reason out.
-        if (code !== REVOCATION_REASONS.unspecified) return element(0xa1, time, Uint8Array.of(0xa0, 0x03, 0x0a, 0x01, code)); // [1] IMPLICIT RevokedInfo
+        if (code !== REVOCATION_REASONS.unspecified) return tlv(0xa1, time, Uint8Array.of(0xa0, 0x03, 0x0a, 0x01, code)); // [1] IMPLICIT RevokedInfo
       }
-      return element(0xa1, time);
+      return tlv(0xa1, time);
     }
   }
 }
@@ -282,15 +256,15 @@ export async function buildOcspResponse(params: BuildOcspResponseParams): Promis
   const singles = params.responses.map((r) => {
     if (!(r.nextUpdate.getTime() > r.thisUpdate.getTime())) throw invalidInput("nextUpdate must be after thisUpdate");
     checkCertIdDer(r.certId.certIdDer);
-    return element(0x30, r.certId.certIdDer, encodeCertStatus(r.status), timeElement(r.thisUpdate), timeElement(r.nextUpdate, true));
+    return tlv(0x30, r.certId.certIdDer, encodeCertStatus(r.status), timeElement(r.thisUpdate), timeElement(r.nextUpdate, true));
   });
 
   // ResponseData ::= SEQUENCE { version [0] DEFAULT v1, responderID, producedAt, responses,
   //   responseExtensions [1] EXPLICIT Extensions OPTIONAL }
   // responseExtensions: SEQUENCE OF Extension { extnID, critical DEFAULT FALSE (omitted), extnValue }
   const tbs = params.nonce
-    ? element(0x30, responder.responderId, timeElement(params.producedAt), element(0x30, ...singles), element(0xa1, element(0x30, element(0x30, constants.nonceId, element(0x04, params.nonce)))))
-    : element(0x30, responder.responderId, timeElement(params.producedAt), element(0x30, ...singles));
+    ? tlv(0x30, responder.responderId, timeElement(params.producedAt), tlv(0x30, ...singles), tlv(0xa1, tlv(0x30, tlv(0x30, constants.nonceId, tlv(0x04, params.nonce)))))
+    : tlv(0x30, responder.responderId, timeElement(params.producedAt), tlv(0x30, ...singles));
   const signature = await params.signer.sign(tbs);
 
   // BasicOCSPResponse ::= SEQUENCE { tbsResponseData, signatureAlgorithm, signature BIT STRING, certs [0] EXPLICIT OPTIONAL }
@@ -305,17 +279,17 @@ export async function buildOcspResponse(params: BuildOcspResponseParams): Promis
   const bytesLen = headerSize(bytesContent) + bytesContent;
   const topContent = constants.successful.length + headerSize(bytesLen) + bytesLen;
   const out = new Uint8Array(headerSize(topContent) + topContent);
-  let pos = putHeader(out, 0, 0x30, topContent);
+  let pos = writeHeader(out, 0, 0x30, topContent);
   out.set(constants.successful, pos);
-  pos = putHeader(out, pos + constants.successful.length, 0xa0, bytesLen);
-  pos = putHeader(out, pos, 0x30, bytesContent);
+  pos = writeHeader(out, pos + constants.successful.length, 0xa0, bytesLen);
+  pos = writeHeader(out, pos, 0x30, bytesContent);
   out.set(constants.basicResponseType, pos);
-  pos = putHeader(out, pos + constants.basicResponseType.length, 0x04, basicLen);
-  pos = putHeader(out, pos, 0x30, basicContent);
+  pos = writeHeader(out, pos + constants.basicResponseType.length, 0x04, basicLen);
+  pos = writeHeader(out, pos, 0x30, basicContent);
   out.set(tbs, pos);
   pos += tbs.length;
   out.set(algorithm, pos);
-  pos = putHeader(out, pos + algorithm.length, 0x03, bitsLen);
+  pos = writeHeader(out, pos + algorithm.length, 0x03, bitsLen);
   out[pos++] = 0; // no unused bits
   out.set(signature, pos);
   pos += signature.length;
