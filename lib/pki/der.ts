@@ -215,10 +215,11 @@ export function timeSize(date: Date): number {
 }
 
 /**
- * RFC 5280 Time: UTCTime (YYMMDDHHMMSSZ) for 1950–2049, GeneralizedTime (YYYYMMDDHHMMSSZ) otherwise,
- * always UTC and whole seconds (milliseconds are dropped, never rounded up). Returns the end position.
+ * RFC 5280 Time: UTCTime (YYMMDDHHMMSSZ) for 1950–2049, GeneralizedTime (YYYYMMDDHHMMSSZ) otherwise
+ * or when `generalized` (OCSP uses it always), always UTC and whole seconds (milliseconds are
+ * dropped, never rounded up). Returns the end position.
  */
-export function writeTime(out: Uint8Array, pos: number, date: Date): number {
+export function writeTime(out: Uint8Array, pos: number, date: Date, generalized = false): number {
   if (!Number.isFinite(date.getTime())) throw invalidInput("invalid date");
   const y = date.getUTCFullYear();
   if (y < 0 || y > 9999) throw invalidInput("year out of range for X.509 time");
@@ -226,7 +227,7 @@ export function writeTime(out: Uint8Array, pos: number, date: Date): number {
     out[pos++] = 48 + Math.floor(n / 10);
     out[pos++] = 48 + (n % 10);
   };
-  if (y >= 1950 && y < 2050) {
+  if (!generalized && y >= 1950 && y < 2050) {
     out[pos++] = TAG_UTC_TIME;
     out[pos++] = 13;
   } else {
@@ -242,6 +243,13 @@ export function writeTime(out: Uint8Array, pos: number, date: Date): number {
   two(date.getUTCSeconds());
   out[pos++] = 0x5a; // Z
   return pos;
+}
+
+/** GeneralizedTime YYYYMMDDHHMMSSZ whatever the year (RFC 6960 times). */
+export function encodeGeneralizedTime(date: Date): Uint8Array {
+  const out = new Uint8Array(17);
+  writeTime(out, 0, date, true);
+  return out;
 }
 
 export function encodeTime(date: Date): Uint8Array {

@@ -10,7 +10,7 @@ import { X509Certificate, crypto } from "./x509";
 import type { Signer } from "./signer";
 import { REVOCATION_REASONS, revocationReasonCode, type RevocationReasonName } from "./crl";
 import { PkiError } from "./errors";
-import { bytesEqual, headerSize, invalidInput, parseCertificateParts, tlv, toHex, writeHeader, type CertificateParts } from "./der";
+import { bytesEqual, headerSize, invalidInput, parseCertificateParts, tlv, toHex, writeHeader, encodeGeneralizedTime, type CertificateParts } from "./der";
 import { OCSP_ERROR_STATUSES, OcspRequestError, readCertIdDer, readOcspRequest, type OcspCertId, type OcspErrorStatus, type OcspRequestInfo } from "./ocsp-request";
 
 export { OCSP_ERROR_STATUSES, OcspRequestError, type OcspCertId, type OcspErrorStatus, type OcspRequestInfo } from "./ocsp-request";
@@ -166,33 +166,6 @@ function assertSignerMatches(signer: Signer, parts: CertificateParts): void | Pr
   }
 }
 
-/**
- * GeneralizedTime YYYYMMDDHHMMSSZ: whole seconds, no fraction (RFC 5280 §4.1.2.5.2), always this
- * form in OCSP (never UTCTime). Milliseconds are dropped, never rounded up.
- */
-function generalizedTime(date: Date): Uint8Array {
-  const t = date.getTime();
-  if (!Number.isFinite(t)) throw invalidInput("invalid date");
-  const y = date.getUTCFullYear();
-  if (y < 0 || y > 9999) throw invalidInput("year out of range for GeneralizedTime");
-  const out = new Uint8Array(17);
-  out[0] = 0x18;
-  out[1] = 15;
-  let pos = 2;
-  const two = (n: number) => {
-    out[pos++] = 48 + Math.floor(n / 10);
-    out[pos++] = 48 + (n % 10);
-  };
-  two(Math.floor(y / 100));
-  two(y % 100);
-  two(date.getUTCMonth() + 1);
-  two(date.getUTCDate());
-  two(date.getUTCHours());
-  two(date.getUTCMinutes());
-  two(date.getUTCSeconds());
-  out[pos] = 0x5a; // Z
-  return out;
-}
 
 /**
  * producedAt/thisUpdate (GeneralizedTime) and nextUpdate ([0] EXPLICIT GeneralizedTime), encoded
@@ -204,7 +177,7 @@ function timeElement(date: Date, nextUpdate = false): Uint8Array {
   const t = Math.floor(date.getTime() / 1000);
   let der = cache.get(t);
   if (!der) {
-    der = nextUpdate ? tlv(0xa0, generalizedTime(date)) : generalizedTime(date);
+    der = nextUpdate ? tlv(0xa0, encodeGeneralizedTime(date)) : encodeGeneralizedTime(date);
     if (cache.size >= 64) cache.clear();
     cache.set(t, der);
   }
@@ -218,7 +191,7 @@ function encodeCertStatus(status: OcspCertStatus): Uint8Array {
     case "unknown":
       return constants.unknown;
     case "revoked": {
-      const time = generalizedTime(status.revokedAt);
+      const time = encodeGeneralizedTime(status.revokedAt);
       if (status.reason !== undefined) {
         const code = revocationReasonCode(status.reason);
         if (code === REVOCATION_REASONS.removeFromCRL) throw invalidInput("removeFromCRL is not a revocation reason");
