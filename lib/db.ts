@@ -43,17 +43,19 @@ export async function disconnectDb() {
 }
 
 /*
- * Direct driver connections beside Prisma, for the issuance group commit only
- * (lib/services/issuance-store.ts). Measured here: a Prisma 7 statement costs ~0.3 ms of CPU
- * (query compiler + interpreter + re-prepare), a cached better-sqlite3 statement ~0.01 ms, so
- * Prisma bounded issuance at ~400 certificates/s whatever the batching. Everything else still
- * goes through Prisma. Same database, same schema, same storage format (see the store).
+ * Direct driver connections beside Prisma, for the few hot paths only: the issuance group commit
+ * (lib/services/issuance-store.ts; on SQLite its writer thread opens its own connection), the
+ * device read before signing, and the bearer-token lookup every REST and broker request makes.
+ * Measured here: a Prisma 7 statement costs ~0.3 ms of CPU (query compiler + interpreter +
+ * re-prepare), a cached better-sqlite3 statement ~0.01 ms, so Prisma bounded issuance at ~400
+ * certificates/s whatever the batching. Everything else goes through Prisma. Same database, same
+ * schema, same storage format.
  */
 
 /**
- * A second SQLite connection to the same file. busy_timeout 0: better-sqlite3 is synchronous, and
- * waiting for a lock inside this thread would also stop the Prisma transaction that holds it; the
- * caller retries SQLITE_BUSY asynchronously instead.
+ * A second SQLite connection to the same file (reads, and the writer when no thread can start).
+ * busy_timeout 0: better-sqlite3 is synchronous, and waiting for a lock inside this thread would
+ * also stop the Prisma transaction that holds it; writers retry SQLITE_BUSY asynchronously.
  */
 export function sqliteDirect(): Database.Database {
   const direct = (g.__certfleetDirect ??= {});

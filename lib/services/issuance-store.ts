@@ -5,40 +5,18 @@
 // storage format — SQLite: DateTime as ISO-8601 text with "+00:00", Bytes as BLOB; PostgreSQL:
 // TIMESTAMP(3) holding UTC, BYTEA. tests/integration/issuance-store.test.ts reads the rows back
 // through Prisma on both providers to hold it to that.
-import type Database from "better-sqlite3";
+import { existsSync } from "node:fs";
+import path from "node:path";
 import type pg from "pg";
+import { config } from "../config";
 import { isPostgres, pgDirect, sqliteDirect } from "../db";
-import { AppError } from "../errors";
-import { chainAuditEvents, GENESIS_HASH, type AuditEntry, type AuditRow } from "./audit";
+import { AppError, type ErrorCode } from "../errors";
+import { chainAuditEvents, GENESIS_HASH, type AuditRow } from "./audit-chain";
+import { deviceGone, missingDistributionPoints, readDeviceState, writeSqliteBatch, type IssuedItem, type NewCertificateRow } from "./issuance-sqlite";
 import type { Prisma } from "../generated/sqlite/client";
 
 export type CertificateRow = Prisma.CertificateGetPayload<object>;
-
-/** A signed certificate's row, id chosen by the caller (the audit event names it before insert). */
-export interface NewCertificateRow {
-  id: string;
-  deviceId: string;
-  caId: string;
-  serialHex: string;
-  profile: string;
-  subject: string;
-  sans: string;
-  notBefore: Date;
-  notAfter: Date;
-  fingerprint: string;
-  keySource: string;
-  keyAlgorithm: string;
-  publicKeyDer: Uint8Array<ArrayBuffer>;
-  der: Uint8Array<ArrayBuffer>;
-}
-
-export interface IssuedItem {
-  row: NewCertificateRow;
-  audit: AuditEntry;
-  /** The CA's CRL URL written into this certificate, and the CA's distribution points as last seen. */
-  crlUrl: string;
-  knownCrlUris: string[];
-}
+export { missingDistributionPoints, type IssuedItem, type NewCertificateRow } from "./issuance-sqlite";
 
 /**
  * Commits a batch atomically: every certificate or none. Throws INVALID_STATE when a device is
@@ -61,13 +39,6 @@ export function isSerialCollision(e: unknown): boolean {
   return false;
 }
 
-/** Every distribution point ever written stays in the CRL's IDP (BROKERS.md): the CA's list only grows. */
-export function missingDistributionPoints(batch: Pick<IssuedItem, "crlUrl" | "knownCrlUris" | "row">[]): Map<string, Set<string>> {
-  const missing = new Map<string, Set<string>>();
-  for (const b of batch) if (!b.knownCrlUris.includes(b.crlUrl)) (missing.get(b.row.caId) ?? missing.set(b.row.caId, new Set()).get(b.row.caId)!).add(b.crlUrl);
-  return missing;
-}
-
 /**
  * The device fields issuance needs (name for the subject, status), read on the writer's
  * connection: a cached statement instead of a Prisma query on the hot path. The commit checks
@@ -78,72 +49,12 @@ export async function findDeviceForIssuance(id: string): Promise<{ id: string; n
     const { rows } = await pgDirect().query<{ id: string; name: string; status: string }>({ name: "certfleet-device-for-issuance", text: 'SELECT "id", "name", "status" FROM "Device" WHERE "id" = $1', values: [id] });
     return rows[0] ?? null;
   }
-  const conn = sqliteDirect();
-  return (sqliteStatements(conn).deviceState.get(id) as { id: string; name: string; status: string } | undefined) ?? null;
+  return readDeviceState(sqliteDirect(), id);
 }
 
-const deviceGone = () => new AppError("INVALID_STATE", "The device is no longer active");
 
 // ---------------------------------------------------------------------------------------------
 // SQLite
-
-const iso = (d: Date) => d.toISOString().replace("Z", "+00:00");
-
-interface SqliteStatements {
-  certificate: Database.Statement;
-  device: Database.Statement;
-  head: Database.Statement;
-  setHead: Database.Statement;
-  event: Database.Statement;
-  caUris: Database.Statement;
-  deviceState: Database.Statement;
-  setCaUris: Database.Statement;
-  commit: (batch: IssuedItem[], now: Date) => void;
-}
-
-const prepared = new WeakMap<Database.Database, SqliteStatements>();
-
-function sqliteStatements(conn: Database.Database): SqliteStatements {
-  let s = prepared.get(conn);
-  if (s) return s;
-  s = {
-    certificate: conn.prepare(
-      'INSERT INTO "Certificate" (id, deviceId, caId, serialHex, profile, subject, sans, notBefore, notAfter, fingerprint, keySource, keyAlgorithm, publicKeyDer, der, status, createdAt) ' +
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'active', ?)",
-    ),
-    device: conn.prepare('UPDATE "Device" SET currentCertId = ?, certNotAfter = ?, updatedAt = ? WHERE id = ? AND status = \'active\''),
-    head: conn.prepare('SELECT seq, hash FROM "AuditHead" WHERE id = 1'),
-    setHead: conn.prepare('INSERT INTO "AuditHead" (id, seq, hash) VALUES (1, ?, ?) ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash'),
-    event: conn.prepare('INSERT INTO "AuditEvent" (seq, at, actor, actorLabel, action, targetType, targetId, details, prevHash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)'),
-    caUris: conn.prepare('SELECT crlUris FROM "CertificateAuthority" WHERE id = ?'),
-    deviceState: conn.prepare('SELECT id, name, status FROM "Device" WHERE id = ?'),
-    setCaUris: conn.prepare('UPDATE "CertificateAuthority" SET crlUris = ?, revocationVersion = revocationVersion + 1, updatedAt = ? WHERE id = ?'),
-    commit: () => undefined,
-  };
-  const st = s;
-  st.commit = conn.transaction((batch: IssuedItem[], now: Date) => {
-    const at = iso(now);
-    for (const { row: r } of batch) {
-      st.certificate.run(r.id, r.deviceId, r.caId, r.serialHex, r.profile, r.subject, r.sans, iso(r.notBefore), iso(r.notAfter), r.fingerprint, r.keySource, r.keyAlgorithm, r.publicKeyDer, r.der, at);
-      // In batch order, so when one device appears twice the later certificate is its current one.
-      if (st.device.run(r.id, iso(r.notAfter), at, r.deviceId).changes !== 1) throw deviceGone();
-    }
-    for (const [caId, urls] of missingDistributionPoints(batch)) {
-      const current = st.caUris.get(caId) as { crlUris: string } | undefined;
-      const uris = JSON.parse(current?.crlUris ?? "[]") as string[];
-      const added = [...urls].filter((u) => !uris.includes(u));
-      // A new distribution point must appear in the CRL's IDP at once: bumping the version re-signs it.
-      if (added.length) st.setCaUris.run(JSON.stringify([...uris, ...added]), at, caId);
-    }
-    const head = (st.head.get() as { seq: number | bigint; hash: string } | undefined) ?? { seq: 0, hash: GENESIS_HASH };
-    const seq = Number(head.seq) + batch.length;
-    const { rows, headHash } = chainAuditEvents({ seq, hash: head.hash }, batch.map((b) => b.audit), now);
-    for (const e of rows) st.event.run(e.seq, at, e.actor, e.actorLabel, e.action, e.targetType, e.targetId, e.details, e.prevHash, e.hash);
-    st.setHead.run(seq, headHash);
-  }).immediate as SqliteStatements["commit"];
-  prepared.set(conn, st);
-  return st;
-}
 
 const BUSY_DEADLINE_MS = 30_000;
 
@@ -151,17 +62,85 @@ async function storeSqlite(batch: IssuedItem[], now: Date) {
   const started = Date.now();
   for (let attempt = 0; ; attempt++) {
     try {
-      // BEGIN IMMEDIATE ... COMMIT in one synchronous call: the write lock is never held across an
-      // await, so Prisma's statements in this process never wait on it.
-      sqliteStatements(sqliteDirect()).commit(batch, now);
+      await sqliteWriter().write(batch, now);
       return;
     } catch (e) {
-      const code = (e as { code?: string }).code ?? "";
+      const code = String((e as { code?: unknown }).code ?? "");
       if (!code.startsWith("SQLITE_BUSY") || Date.now() - started > BUSY_DEADLINE_MS) throw e;
-      // Another connection (a Prisma transaction here, the CLI, another instance) holds the lock.
+      // Another connection (a Prisma transaction, the CLI, another instance) holds the lock. The
+      // writer never waits inside SQLite (busy_timeout 0): without the thread, waiting in this
+      // thread would also stop the Prisma transaction that holds the lock.
       await new Promise((r) => setTimeout(r, Math.min(2 + attempt * 2, 25)));
     }
   }
+}
+
+interface SqliteWriter {
+  path: string;
+  write(batch: IssuedItem[], now: Date): Promise<void>;
+  close(): Promise<void>;
+}
+
+const THREAD_ENTRY = path.join(process.cwd(), "lib", "services", "issuance-writer-thread.mjs");
+const g = globalThis as unknown as { __certfleetSqliteWriter?: SqliteWriter };
+
+/**
+ * The writer for the configured database file: a thread (issuance-writer-thread.ts) when its
+ * source is at hand — the project directory, where `npm start` runs — else the same statements in
+ * this thread. One per process: Next's route bundle and the custom server share it via globalThis.
+ */
+function sqliteWriter(): SqliteWriter {
+  const file = config().databaseUrl.replace(/^file:/, "");
+  const current = g.__certfleetSqliteWriter;
+  if (current?.path === file) return current;
+  // The database moved (tests): the old thread is stopped, its connection closed.
+  void current?.close();
+  return (g.__certfleetSqliteWriter = existsSync(THREAD_ENTRY) ? threadWriter(file) : inlineWriter(file));
+}
+
+function inlineWriter(file: string): SqliteWriter {
+  return { path: file, write: async (batch, now) => writeSqliteBatch(sqliteDirect(), batch, now), close: async () => undefined };
+}
+
+function threadWriter(file: string): SqliteWriter {
+  // Taken at run time: Turbopack follows `new Worker(path)` from a static import and would bundle
+  // the thread's entry (and tsx, esbuild) into the API routes. The thread runs from source.
+  const { Worker } = (process as unknown as { getBuiltinModule(id: string): typeof import("node:worker_threads") }).getBuiltinModule("node:worker_threads");
+  const worker = new Worker(THREAD_ENTRY, { workerData: { path: file } });
+  worker.unref();
+  const pending = new Map<number, { resolve(): void; reject(e: unknown): void }>();
+  let nextId = 0;
+  const failAll = (e: unknown) => {
+    for (const p of pending.values()) p.reject(e);
+    pending.clear();
+    if (g.__certfleetSqliteWriter?.path === file) g.__certfleetSqliteWriter = undefined;
+  };
+  worker.on("message", ({ id, error }: { id: number; error?: { code: string; message: string } }) => {
+    const p = pending.get(id);
+    pending.delete(id);
+    if (pending.size === 0) worker.unref();
+    if (!p) return;
+    if (!error) return p.resolve();
+    // Rebuilt with the code callers test: INVALID_STATE, SQLITE_BUSY…, SQLITE_CONSTRAINT_UNIQUE.
+    p.reject(error.code === "INVALID_STATE" ? new AppError(error.code as ErrorCode, error.message) : Object.assign(new Error(error.message), { code: error.code }));
+  });
+  worker.on("error", failAll);
+  worker.on("exit", (code) => failAll(new Error(`issuance writer thread exited (${code})`)));
+  return {
+    path: file,
+    write: (batch, now) =>
+      new Promise<void>((resolve, reject) => {
+        const id = nextId++;
+        pending.set(id, { resolve, reject });
+        // Referenced only while a batch is in flight: an idle writer never keeps a process alive.
+        worker.ref();
+        // Only the data: the queue's items also carry their callers' resolve/reject.
+        worker.postMessage({ id, batch: batch.map(({ row, audit, crlUrl, knownCrlUris }) => ({ row, audit, crlUrl, knownCrlUris })), now });
+      }),
+    close: async () => {
+      await worker.terminate();
+    },
+  };
 }
 
 // ---------------------------------------------------------------------------------------------

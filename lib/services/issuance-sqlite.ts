@@ -1,0 +1,109 @@
+// The SQLite side of the issuance writer: cached statements and the one IMMEDIATE transaction
+// that commits a batch, in Prisma's SQLite storage format (DateTime as ISO-8601 text with
+// "+00:00", Bytes as BLOB). Free of Prisma and Next, so it runs in the writer thread
+// (issuance-writer-thread.ts) and, where no thread can be started, in the caller's thread.
+import type Database from "better-sqlite3";
+import { AppError } from "../errors";
+import { chainAuditEvents, GENESIS_HASH, type AuditEntry } from "./audit-chain";
+
+/** A signed certificate's row, id chosen by the caller (the audit event names it before insert). */
+export interface NewCertificateRow {
+  id: string;
+  deviceId: string;
+  caId: string;
+  serialHex: string;
+  profile: string;
+  subject: string;
+  sans: string;
+  notBefore: Date;
+  notAfter: Date;
+  fingerprint: string;
+  keySource: string;
+  keyAlgorithm: string;
+  publicKeyDer: Uint8Array<ArrayBuffer>;
+  der: Uint8Array<ArrayBuffer>;
+}
+
+export interface IssuedItem {
+  row: NewCertificateRow;
+  audit: AuditEntry;
+  /** The CA's CRL URL written into this certificate, and the CA's distribution points as last seen. */
+  crlUrl: string;
+  knownCrlUris: string[];
+}
+
+/** Every distribution point ever written stays in the CRL's IDP (BROKERS.md): the CA's list only grows. */
+export function missingDistributionPoints(batch: Pick<IssuedItem, "crlUrl" | "knownCrlUris" | "row">[]): Map<string, Set<string>> {
+  const missing = new Map<string, Set<string>>();
+  for (const b of batch) if (!b.knownCrlUris.includes(b.crlUrl)) (missing.get(b.row.caId) ?? missing.set(b.row.caId, new Set()).get(b.row.caId)!).add(b.crlUrl);
+  return missing;
+}
+
+export const deviceGone = () => new AppError("INVALID_STATE", "The device is no longer active");
+
+const iso = (d: Date) => d.toISOString().replace("Z", "+00:00");
+
+interface SqliteStatements {
+  certificate: Database.Statement;
+  device: Database.Statement;
+  head: Database.Statement;
+  setHead: Database.Statement;
+  event: Database.Statement;
+  caUris: Database.Statement;
+  deviceState: Database.Statement;
+  setCaUris: Database.Statement;
+  commit: (batch: IssuedItem[], now: Date) => void;
+}
+
+const prepared = new WeakMap<Database.Database, SqliteStatements>();
+
+function sqliteStatements(conn: Database.Database): SqliteStatements {
+  let s = prepared.get(conn);
+  if (s) return s;
+  s = {
+    certificate: conn.prepare(
+      'INSERT INTO "Certificate" (id, deviceId, caId, serialHex, profile, subject, sans, notBefore, notAfter, fingerprint, keySource, keyAlgorithm, publicKeyDer, der, status, createdAt) ' +
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'active', ?)",
+    ),
+    device: conn.prepare('UPDATE "Device" SET currentCertId = ?, certNotAfter = ?, updatedAt = ? WHERE id = ? AND status = \'active\''),
+    head: conn.prepare('SELECT seq, hash FROM "AuditHead" WHERE id = 1'),
+    setHead: conn.prepare('INSERT INTO "AuditHead" (id, seq, hash) VALUES (1, ?, ?) ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash'),
+    event: conn.prepare('INSERT INTO "AuditEvent" (seq, at, actor, actorLabel, action, targetType, targetId, details, prevHash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)'),
+    caUris: conn.prepare('SELECT crlUris FROM "CertificateAuthority" WHERE id = ?'),
+    deviceState: conn.prepare('SELECT id, name, status FROM "Device" WHERE id = ?'),
+    setCaUris: conn.prepare('UPDATE "CertificateAuthority" SET crlUris = ?, revocationVersion = revocationVersion + 1, updatedAt = ? WHERE id = ?'),
+    commit: () => undefined,
+  };
+  const st = s;
+  st.commit = conn.transaction((batch: IssuedItem[], now: Date) => {
+    const at = iso(now);
+    for (const { row: r } of batch) {
+      st.certificate.run(r.id, r.deviceId, r.caId, r.serialHex, r.profile, r.subject, r.sans, iso(r.notBefore), iso(r.notAfter), r.fingerprint, r.keySource, r.keyAlgorithm, r.publicKeyDer, r.der, at);
+      // In batch order, so when one device appears twice the later certificate is its current one.
+      if (st.device.run(r.id, iso(r.notAfter), at, r.deviceId).changes !== 1) throw deviceGone();
+    }
+    for (const [caId, urls] of missingDistributionPoints(batch)) {
+      const current = st.caUris.get(caId) as { crlUris: string } | undefined;
+      const uris = JSON.parse(current?.crlUris ?? "[]") as string[];
+      const added = [...urls].filter((u) => !uris.includes(u));
+      // A new distribution point must appear in the CRL's IDP at once: bumping the version re-signs it.
+      if (added.length) st.setCaUris.run(JSON.stringify([...uris, ...added]), at, caId);
+    }
+    const head = (st.head.get() as { seq: number | bigint; hash: string } | undefined) ?? { seq: 0, hash: GENESIS_HASH };
+    const seq = Number(head.seq) + batch.length;
+    const { rows, headHash } = chainAuditEvents({ seq, hash: head.hash }, batch.map((b) => b.audit), now);
+    for (const e of rows) st.event.run(e.seq, at, e.actor, e.actorLabel, e.action, e.targetType, e.targetId, e.details, e.prevHash, e.hash);
+    st.setHead.run(seq, headHash);
+  }).immediate as SqliteStatements["commit"];
+  prepared.set(conn, st);
+  return st;
+}
+
+/** Commits a batch in one BEGIN IMMEDIATE … COMMIT (SQLITE_BUSY at once when another connection writes). */
+export function writeSqliteBatch(conn: Database.Database, batch: IssuedItem[], now: Date): void {
+  sqliteStatements(conn).commit(batch, now);
+}
+
+export function readDeviceState(conn: Database.Database, id: string): { id: string; name: string; status: string } | null {
+  return (sqliteStatements(conn).deviceState.get(id) as { id: string; name: string; status: string } | undefined) ?? null;
+}
