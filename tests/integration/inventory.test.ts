@@ -161,4 +161,19 @@ describe.each(testProviders())("inventory on %s", (provider) => {
     }
     expect(await db().certificate.count({ where: { deviceId: { startsWith: "seedd" }, status: "revoked" } })).toBe(Math.ceil(36 / 7));
   });
+
+  it("searches a broad prefix (more matches than an id list holds) and a narrow one in the same order", async () => {
+    const ca = await db().certificateAuthority.findFirstOrThrow({ where: { kind: "issuing" } });
+    await seedBulk({ caId: ca.id, devices: 450, certsPerDevice: 1, der: new Uint8Array([0x30, 0x00]), spki: new Uint8Array([0x30, 0x00]), prefix: "wide" });
+    closeSeedConnections();
+    const all = (await db().device.findMany({ where: { name: { startsWith: "wide-" } }, select: { name: true } })).map((d) => d.name).sort();
+    expect(all).toHaveLength(450);
+    const broad = await listInventory(SYSTEM_ACTOR, parseInventoryQuery({ q: "wide-", limit: "10" }));
+    expect(broad.total).toBe(450);
+    expect(broad.items.map((d) => d.name)).toEqual(all.slice(0, 10));
+    const narrow = await dashboard({ q: "wide-camera-00000" });
+    const expected = all.filter((n) => n.startsWith("wide-camera-00000"));
+    expect(expected.length).toBeGreaterThan(10);
+    expect(narrow).toEqual({ names: expected, total: expected.length });
+  });
 });
