@@ -5,6 +5,7 @@
 import { randomBytes } from "node:crypto";
 import Database from "better-sqlite3";
 import pg from "pg";
+import { pgTimestamp, sqliteDateTime } from "../lib/db-format";
 import { isPostgres } from "../lib/db";
 import { config } from "../lib/config";
 
@@ -126,7 +127,7 @@ export async function seedBulk(opts: SeedOptions) {
 // would dominate the run. Straight better-sqlite3 with prepared statements, in Prisma's own
 // storage format (DateTime as ISO-8601 text with "+00:00", Bytes as BLOB).
 let sqlite: Database.Database | undefined;
-const iso = (d: Date | null) => (d ? d.toISOString().replace("Z", "+00:00") : null);
+const iso = (d: Date | null) => (d ? sqliteDateTime(d) : null);
 
 function insertSqlite(opts: SeedOptions, b: Batch) {
   sqlite ??= new Database(config().databaseUrl.replace(/^file:/, ""), { timeout: 30_000 });
@@ -157,7 +158,7 @@ export function closeSeedConnections() {
 // index, constraint and foreign key stays in place: the database ends as production's would.
 // Values in Prisma's PostgreSQL format: DateTime is TIMESTAMP(3) holding UTC, Bytes is BYTEA,
 // Boolean is BOOLEAN (see prisma/migrations/postgresql).
-const pgTime = (d: Date | null) => (d ? d.toISOString().slice(0, 23).replace("T", " ") : null);
+const pgTime = (d: Date | null) => (d ? pgTimestamp(d) : null);
 
 const PG_DEVICES = `INSERT INTO "Device" ("id", "name", "externalId", "status", "metadata", "certNotAfter", "currentCertId", "hasPsk", "createdAt", "updatedAt")
   SELECT d.id, d.name, d.ext, 'active', '{}', d.na, d.cur, false, $6::timestamp(3), $6::timestamp(3)

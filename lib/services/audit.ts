@@ -5,8 +5,6 @@ import { db, type Tx, transaction } from "../db";
 import { authorize, type Actor } from "../auth/roles";
 import { chainAuditEvents, GENESIS_HASH, hashAuditEvent, type AuditEntry, type AuditInput } from "./audit-chain";
 
-export { chainAuditEvents, GENESIS_HASH, hashAuditEvent, type AuditEntry, type AuditInput, type AuditRow } from "./audit-chain";
-
 export async function appendAudit(tx: Tx, actor: Actor, input: AuditInput): Promise<void> {
   await appendAuditMany(tx, [{ actor, input }]);
 }

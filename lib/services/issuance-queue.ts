@@ -4,7 +4,8 @@
 // audit-head update. Nobody gets a certificate before its row is committed.
 // If a shared commit fails, each member is retried alone so an error reaches only its own caller.
 import type { Tx } from "../db";
-import { missingDistributionPoints, storeIssuedBatch, type CertificateRow, type IssuedItem } from "./issuance-store";
+import { missingDistributionPoints, withDistributionPoints, type IssuedItem } from "./issuance-sqlite";
+import { storeIssuedBatch, type CertificateRow } from "./issuance-store";
 
 export type PendingIssue = IssuedItem;
 
@@ -60,11 +61,7 @@ async function drain() {
 export async function recordDistributionPoints(tx: Tx, batch: Pick<PendingIssue, "crlUrl" | "knownCrlUris" | "row">[]) {
   for (const [caId, urls] of missingDistributionPoints(batch)) {
     const current = await tx.certificateAuthority.findUniqueOrThrow({ where: { id: caId }, select: { crlUris: true } });
-    const uris = JSON.parse(current.crlUris) as string[];
-    const added = [...urls].filter((u) => !uris.includes(u));
-    if (added.length) {
-      // A new distribution point must appear in the CRL's IDP at once: bumping the version re-signs it.
-      await tx.certificateAuthority.update({ where: { id: caId }, data: { crlUris: JSON.stringify([...uris, ...added]), revocationVersion: { increment: 1 } } });
-    }
+    const uris = withDistributionPoints(current.crlUris, urls);
+    if (uris) await tx.certificateAuthority.update({ where: { id: caId }, data: { crlUris: uris, revocationVersion: { increment: 1 } } });
   }
 }

@@ -4,6 +4,7 @@
 // (issuance-writer-thread.ts) and, where no thread can be started, in the caller's thread.
 import type Database from "better-sqlite3";
 import { AppError } from "../errors";
+import { sqliteDateTime as iso } from "../db-format";
 import { chainAuditEvents, GENESIS_HASH, type AuditEntry } from "./audit-chain";
 
 /** A signed certificate's row, id chosen by the caller (the audit event names it before insert). */
@@ -39,9 +40,17 @@ export function missingDistributionPoints(batch: Pick<IssuedItem, "crlUrl" | "kn
   return missing;
 }
 
-export const deviceGone = () => new AppError("INVALID_STATE", "The device is no longer active");
+/**
+ * The CA's new crlUris (JSON) with `urls` appended, or null when it already lists them all. A new
+ * distribution point must appear in the CRL's IDP at once: writers bump revocationVersion with it.
+ */
+export function withDistributionPoints(stored: string, urls: Set<string>): string | null {
+  const uris = JSON.parse(stored) as string[];
+  const added = [...urls].filter((u) => !uris.includes(u));
+  return added.length ? JSON.stringify([...uris, ...added]) : null;
+}
 
-const iso = (d: Date) => d.toISOString().replace("Z", "+00:00");
+export const deviceGone = () => new AppError("INVALID_STATE", "The device is no longer active");
 
 interface SqliteStatements {
   certificate: Database.Statement;
@@ -84,10 +93,8 @@ function sqliteStatements(conn: Database.Database): SqliteStatements {
     }
     for (const [caId, urls] of missingDistributionPoints(batch)) {
       const current = st.caUris.get(caId) as { crlUris: string } | undefined;
-      const uris = JSON.parse(current?.crlUris ?? "[]") as string[];
-      const added = [...urls].filter((u) => !uris.includes(u));
-      // A new distribution point must appear in the CRL's IDP at once: bumping the version re-signs it.
-      if (added.length) st.setCaUris.run(JSON.stringify([...uris, ...added]), at, caId);
+      const uris = withDistributionPoints(current?.crlUris ?? "[]", urls);
+      if (uris) st.setCaUris.run(uris, at, caId);
     }
     const head = (st.head.get() as { seq: number | bigint; hash: string } | undefined) ?? { seq: 0, hash: GENESIS_HASH };
     const seq = Number(head.seq) + batch.length;

@@ -12,11 +12,12 @@ import { config } from "../config";
 import { isPostgres, pgDirect, sqliteDirect } from "../db";
 import { AppError, type ErrorCode } from "../errors";
 import { chainAuditEvents, GENESIS_HASH, type AuditRow } from "./audit-chain";
-import { deviceGone, missingDistributionPoints, readDeviceState, writeSqliteBatch, type IssuedItem, type NewCertificateRow } from "./issuance-sqlite";
+import { pgTimestamp as ts } from "../db-format";
+import { deviceGone, missingDistributionPoints, readDeviceState, withDistributionPoints, writeSqliteBatch, type IssuedItem, type NewCertificateRow } from "./issuance-sqlite";
 import type { Prisma } from "../generated/sqlite/client";
 
 export type CertificateRow = Prisma.CertificateGetPayload<object>;
-export { missingDistributionPoints, type IssuedItem, type NewCertificateRow } from "./issuance-sqlite";
+export type { IssuedItem } from "./issuance-sqlite";
 
 /**
  * Commits a batch atomically: every certificate or none. Throws INVALID_STATE when a device is
@@ -33,7 +34,7 @@ export async function storeIssuedBatch(batch: IssuedItem[]): Promise<Map<string,
 /** A unique-index violation on (caId, serialHex), from Prisma or from the direct drivers. */
 export function isSerialCollision(e: unknown): boolean {
   const err = e as { code?: string; meta?: unknown; message?: string; constraint?: string };
-  if (err?.code === "P2002") return String(JSON.stringify(err.meta ?? "")).includes("serial");
+  if (err?.code === "P2002") return JSON.stringify(err.meta ?? "").includes("serial");
   if (err?.code === "SQLITE_CONSTRAINT_UNIQUE") return /serialHex/.test(err.message ?? "");
   if (err?.code === "23505") return /serialHex/.test(err.constraint ?? "");
   return false;
@@ -51,7 +52,6 @@ export async function findDeviceForIssuance(id: string): Promise<{ id: string; n
   }
   return readDeviceState(sqliteDirect(), id);
 }
-
 
 // ---------------------------------------------------------------------------------------------
 // SQLite
@@ -146,9 +146,6 @@ function threadWriter(file: string): SqliteWriter {
 // ---------------------------------------------------------------------------------------------
 // PostgreSQL: one round trip per table, arrays through unnest.
 
-// Prisma's TIMESTAMP(3) columns hold UTC wall time; ISO text without the zone casts to exactly that.
-const ts = (d: Date) => d.toISOString().slice(0, 23);
-
 const PG_INSERT_CERTIFICATES = `
 INSERT INTO "Certificate" ("id", "deviceId", "caId", "serialHex", "profile", "subject", "sans", "notBefore", "notAfter", "fingerprint", "keySource", "keyAlgorithm", "publicKeyDer", "der", "status", "createdAt")
 SELECT t.*, 'active', $15::timestamp(3)
@@ -212,11 +209,8 @@ async function writePg(client: pg.PoolClient, batch: IssuedItem[], now: Date) {
 
   for (const [caId, urls] of missingDistributionPoints(batch)) {
     const { rows: ca } = await client.query<{ crlUris: string }>('SELECT "crlUris" FROM "CertificateAuthority" WHERE "id" = $1 FOR UPDATE', [caId]);
-    const uris = JSON.parse(ca[0]?.crlUris ?? "[]") as string[];
-    const added = [...urls].filter((u) => !uris.includes(u));
-    if (added.length) {
-      await client.query('UPDATE "CertificateAuthority" SET "crlUris" = $1, "revocationVersion" = "revocationVersion" + 1, "updatedAt" = $2::timestamp(3) WHERE "id" = $3', [JSON.stringify([...uris, ...added]), ts(now), caId]);
-    }
+    const uris = withDistributionPoints(ca[0]?.crlUris ?? "[]", urls);
+    if (uris) await client.query('UPDATE "CertificateAuthority" SET "crlUris" = $1, "revocationVersion" = "revocationVersion" + 1, "updatedAt" = $2::timestamp(3) WHERE "id" = $3', [uris, ts(now), caId]);
   }
 
   const moved = await client.query<{ seq: number; hash: string }>(PG_MOVE_HEAD, [batch.length, GENESIS_HASH]);

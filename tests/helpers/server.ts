@@ -29,8 +29,8 @@ export interface TestServer {
   kill(): Promise<void>;
 }
 
-/** `args` go to server.ts (e.g. ["--demo"]), `nodeArgs` to node (e.g. ["--cpu-prof"] when profiling a benchmark). */
-export async function launchServer(database: TestDatabase, env: Record<string, string> = {}, args: string[] = [], nodeArgs: string[] = []): Promise<TestServer> {
+/** `args` go to server.ts (e.g. ["--demo"]). */
+export async function launchServer(database: TestDatabase, env: Record<string, string> = {}, args: string[] = []): Promise<TestServer> {
   const port = await freePort();
   const httpsPort = await freePort();
   const fullEnv: Record<string, string> = {
@@ -45,7 +45,7 @@ export async function launchServer(database: TestDatabase, env: Record<string, s
     ...env,
   };
   let output = "";
-  const child: ChildProcess = spawn(process.execPath, [...nodeArgs, "--import", "tsx", "server.ts", ...args], {
+  const child: ChildProcess = spawn(process.execPath, ["--import", "tsx", "server.ts", ...args], {
     env: { ...process.env, ...fullEnv, NODE_ENV: "production" },
     stdio: ["ignore", "pipe", "pipe"],
   });
