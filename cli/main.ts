@@ -9,6 +9,7 @@ import { createUser } from "../lib/services/users";
 import { createApiToken, revokeApiToken } from "../lib/services/tokens";
 import { AppError } from "../lib/errors";
 import { listCas } from "../lib/services/cas";
+import { bootstrap } from "../lib/bootstrap";
 import { brokerSyncCommand, BROKER_SYNC_USAGE } from "./broker-sync";
 import { brokerConfigCommand, BROKER_CONFIG_USAGE } from "./broker-config";
 
@@ -27,6 +28,17 @@ ${BROKER_SYNC_USAGE}
 ${BROKER_CONFIG_USAGE}`;
 
 type Handler = (argv: string[]) => Promise<void>;
+
+/**
+ * Commands that read or write the database run the server's first-start steps first (idempotent:
+ * migrations, master key, CA hierarchy, first admin), so `npx certfleet token create` works on a
+ * fresh clone before the server ever ran. What they report goes to stderr: stdout stays the
+ * command's own output (a token, a CA list) for scripts.
+ */
+const withDatabase = (handler: Handler): Handler => async (argv) => {
+  await bootstrap((line) => console.error(line));
+  await handler(argv);
+};
 
 function fail(message: string): never {
   throw new AppError("VALIDATION", message);
@@ -50,15 +62,15 @@ const commands: Record<string, Handler> = {
     const applied = await deployMigrations(config().databaseUrl);
     console.log(applied.length ? `applied: ${applied.join(", ")}` : "database is up to date");
   },
-  "user create": async (argv) => {
+  "user create": withDatabase(async (argv) => {
     const { values } = parseArgs({ args: argv, options: { email: { type: "string" }, role: { type: "string" }, name: { type: "string" } } });
     if (!values.email) fail("--email is required");
     const password = await readStdin();
     const user = await createUser(SYSTEM_ACTOR, { email: values.email, role: role(values.role), name: values.name, password });
     console.log(`created ${user.role} ${user.email}`);
     if (user.generatedPassword) console.log(`password: ${user.generatedPassword}`);
-  },
-  "token create": async (argv) => {
+  }),
+  "token create": withDatabase(async (argv) => {
     const { values } = parseArgs({ args: argv, options: { name: { type: "string" }, role: { type: "string" }, "expires-days": { type: "string" } } });
     if (!values.name) fail("--name is required");
     const days = values["expires-days"] === undefined ? undefined : Number(values["expires-days"]);
@@ -67,24 +79,28 @@ const commands: Record<string, Handler> = {
     // The token alone on stdout, so scripts can capture it: TOKEN=$(npx certfleet token create …)
     console.log(token.token);
     console.error(`token "${token.name}" (${token.role})${token.expiresAt ? `, expires ${token.expiresAt.toISOString()}` : ""}: store it now, it is not shown again`);
-  },
-  "token revoke": async (argv) => {
+  }),
+  "token revoke": withDatabase(async (argv) => {
     const { values } = parseArgs({ args: argv, options: { name: { type: "string" } } });
     if (!values.name) fail("--name is required");
     const revoked = await revokeApiToken(SYSTEM_ACTOR, { name: values.name });
     console.log(`revoked token "${revoked.name}"`);
-  },
+  }),
   "broker-sync": (argv) => brokerSyncCommand(argv),
   "broker-config": (argv) => brokerConfigCommand(argv),
-  "ca list": async () => {
+  "ca list": withDatabase(async () => {
     for (const ca of await listCas(SYSTEM_ACTOR)) {
       console.log(`${ca.slug}\t${ca.kind}\t${ca.keyAlgorithm}\t${ca.status}\tnotAfter ${ca.notAfter.toISOString()}\t${ca.subject}\tsha256 ${ca.fingerprint}`);
       if (ca.urls) console.log(`  crl ${ca.urls.crl}\n  ocsp ${ca.urls.ocsp}\n  caIssuers ${ca.urls.caIssuers}`);
     }
-  },
+  }),
 };
 
 export async function runCli(argv: string[]): Promise<number> {
+  if (argv.length === 1 && (argv[0] === "--help" || argv[0] === "-h" || argv[0] === "help")) {
+    console.log(USAGE);
+    return 0;
+  }
   const key = argv.slice(0, 2).join(" ");
   const handler = commands[key] ?? commands[argv[0]];
   if (!handler) {

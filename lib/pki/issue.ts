@@ -22,6 +22,7 @@ import {
   type ProfileId,
   type SanKind,
 } from "./profiles";
+import { UB_COMMON_NAME } from "./limits";
 import { generateSerial, normalizeSerialHex, serialBytesToHex } from "./serial";
 import { bindSignerToIssuer, signTbsCertificate, type IssuerSigner } from "./sign-certificate";
 import type { Signer } from "./signer";
@@ -250,9 +251,6 @@ function buildTemplate(
 
 // --- Per-certificate input checks --------------------------------------------------------------
 
-// ub-common-name / ub-organization-name in RFC 5280 Appendix A.
-const UB_NAME = 64;
-
 function checkSubject(subject: CertificateSubject): CertificateSubject {
   // Values go into the certificate as UTF8String attribute values (tbs.ts), never through a
   // "CN=…" string, so commas, plus signs or "=" in a device name can never turn into extra RDNs.
@@ -263,7 +261,7 @@ function checkSubject(subject: CertificateSubject): CertificateSubject {
 
 function checkNameValue(value: string, what: string): string {
   if (typeof value !== "string" || value.trim() === "") throw new PkiError("INVALID_INPUT", `${what} is required.`);
-  if ([...value].length > UB_NAME) throw new PkiError("INVALID_INPUT", `${what} is longer than ${UB_NAME} characters.`);
+  if ([...value].length > UB_COMMON_NAME) throw new PkiError("INVALID_INPUT", `${what} is longer than ${UB_COMMON_NAME} characters.`);
   if (/\p{Cc}/u.test(value)) throw new PkiError("INVALID_INPUT", `${what} contains control characters.`);
   // A lone UTF-16 surrogate has no UTF-8 encoding (it would silently become U+FFFD).
   if (/\p{Cs}/u.test(value)) throw new PkiError("INVALID_INPUT", `${what} is not valid Unicode text.`);

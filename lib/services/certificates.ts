@@ -310,6 +310,10 @@ export async function unholdCertificate(actor: Actor, certificateId: string): Pr
     if (cert.status !== "revoked" || cert.revocationReason !== REVOCATION_REASONS.certificateHold) {
       throw new AppError("INVALID_STATE", "Only a certificate on hold (certificateHold) can be released");
     }
+    if (cert.deviceId) {
+      const device = await tx.device.findUnique({ where: { id: cert.deviceId }, select: { status: true } });
+      if (device && device.status !== "active") throw new AppError("INVALID_STATE", `The device is ${device.status}: its certificate stays revoked`);
+    }
     const updated = await tx.certificate.update({
       where: { id: cert.id },
       data: { status: cert.supersededById ? "superseded" : "active", revokedAt: null, revocationReason: null },
@@ -336,7 +340,7 @@ export async function listCertificates(actor: Actor, query: TCertificateQuery): 
   if (query.deviceId) and.push({ deviceId: query.deviceId });
   if (query.caId) and.push({ caId: query.caId });
   if (query.profile) and.push({ profile: query.profile });
-  if (query.serial) and.push({ serialHex: query.serial.toLowerCase().replace(/[:\s]/g, "").replace(/^0+(?=..)/, "") });
+  if (query.serial) and.push({ serialHex: query.serial });
   if (query.status === "expired") and.push({ status: { in: ["active", "superseded"] }, notAfter: { lte: now } });
   else if (query.status === "active") and.push({ status: "active", notAfter: { gt: now } });
   else if (query.status) and.push({ status: query.status });

@@ -4,6 +4,7 @@ import { AppError, notFound } from "../errors";
 import { authorize, type Actor } from "../auth/roles";
 import { withAudit } from "./audit";
 import { revokeCertificatesInTx } from "./revocation";
+import { REVOCATION_REASONS } from "../pki/crl";
 import { markPskChanged } from "./psk";
 import { inventoryWhere, pageDevices } from "./inventory";
 import { emitPskChanged, emitRevocationChanged } from "../events";
@@ -118,9 +119,13 @@ export async function decommissionDevice(actor: Actor, id: string): Promise<Devi
     const device = await tx.device.findUnique({ where: { id } });
     if (!device) throw notFound("Device");
     if (device.status === "decommissioned") throw new AppError("INVALID_STATE", "The device is already decommissioned");
-    const certificates = await tx.certificate.findMany({ where: { deviceId: id, status: { in: ["active", "superseded"] }, revokedAt: null }, select: { id: true, caId: true } });
+    // Held certificates too: a hold is not a revocation the device can come back from once it is gone.
+    const certificates = await tx.certificate.findMany({
+      where: { deviceId: id, OR: [{ status: { in: ["active", "superseded"] }, revokedAt: null }, { status: "revoked", revocationReason: REVOCATION_REASONS.certificateHold }] },
+      select: { id: true, caId: true },
+    });
     revokedCaIds = [...new Set(certificates.map((c) => c.caId))];
-    await revokeCertificatesInTx(tx, certificates.map((c) => c.id), 5 /* cessationOfOperation */, new Date());
+    await revokeCertificatesInTx(tx, certificates.map((c) => c.id), REVOCATION_REASONS.cessationOfOperation, new Date());
     const psks = await tx.psk.updateMany({ where: { deviceId: id, status: "active" }, data: { status: "revoked", revokedAt: new Date() } });
     if (psks.count) await markPskChanged(tx);
     // certNotAfter feeds the expiry views: a decommissioned device expires nothing any more.

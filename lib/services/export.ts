@@ -12,9 +12,13 @@ type DeviceRow = Prisma.DeviceGetPayload<{ include: typeof include }>;
 
 export const EXPORT_COLUMNS = ["name", "external_id", "status", "tags", "certificate_state", "serial", "not_after", "ca", "has_psk", "created_at", "metadata"] as const;
 
-/** Quotes a CSV cell; cells a spreadsheet would run as a formula get a leading apostrophe. */
+/**
+ * Quotes a CSV cell; a cell a spreadsheet could run as a formula gets a leading apostrophe. Every
+ * leading = + - @ TAB CR counts (OWASP CSV injection): "-2-2" or "-1+cmd|' /C calc'!A0" are
+ * formulas too, and no exported column holds a negative number that the apostrophe would spoil.
+ */
 export function csvCell(value: string): string {
-  const safe = /^[=+@\t\r]/.test(value) || /^-[^0-9]/.test(value) ? `'${value}` : value;
+  const safe = /^[=+\-@\t\r]/.test(value) ? `'${value}` : value;
   return /[",\r\n]/.test(safe) ? `"${safe.replace(/"/g, '""')}"` : safe;
 }
 

@@ -94,15 +94,31 @@ async function deviceIdsWithTag(tag: string): Promise<string[] | null> {
   return rows.length > ID_LIST_LIMIT ? null : rows.map((r) => r.deviceId);
 }
 
+const hexRange = (hex: string) => ({ gte: hex, lt: `${hex}g` }); // hex digits sort below "g"
+
+/**
+ * Stored serials keep the leading 0 of their first octet ("073b…") and a 00 pad before a high
+ * bit; people paste them with or without either (some tools print the integer, dropping both).
+ * A prefix is looked up in each spelling the stored form could have.
+ */
+function serialPrefixes(hex: string): string[] {
+  const bare = hex.replace(/^0+/, "");
+  if (bare === "") return [hex];
+  const spellings = [bare, `0${bare}`];
+  if (/^[89a-f]/.test(bare)) spellings.push(`00${bare}`);
+  return spellings;
+}
+
 async function deviceIdsWithCertificate(hex: string): Promise<string[]> {
-  const range = { gte: hex, lt: `${hex}g` }; // hex digits sort below "g"
   // Serials are unique per CA: naming the CAs lets the (caId, serialHex) index serve the prefix.
   const caIds = (await db().certificateAuthority.findMany({ select: { id: true } })).map((c) => c.id);
-  const [bySerial, byFingerprint] = await Promise.all([
-    db().certificate.findMany({ where: { caId: { in: caIds }, serialHex: range }, select: { deviceId: true }, orderBy: [{ caId: "asc" }, { serialHex: "asc" }], take: 100 }),
-    db().certificate.findMany({ where: { fingerprint: range }, select: { deviceId: true }, orderBy: { fingerprint: "asc" }, take: 100 }),
+  const found = await Promise.all([
+    ...serialPrefixes(hex).map((p) =>
+      db().certificate.findMany({ where: { caId: { in: caIds }, serialHex: hexRange(p) }, select: { deviceId: true }, orderBy: [{ caId: "asc" }, { serialHex: "asc" }], take: 100 }),
+    ),
+    db().certificate.findMany({ where: { fingerprint: hexRange(hex) }, select: { deviceId: true }, orderBy: { fingerprint: "asc" }, take: 100 }),
   ]);
-  return [...new Set([...bySerial, ...byFingerprint].map((c) => c.deviceId).filter((id): id is string => !!id))];
+  return [...new Set(found.flat().map((c) => c.deviceId).filter((id): id is string => !!id))];
 }
 
 /**

@@ -110,6 +110,12 @@ export async function markPskChanged(tx: Tx): Promise<void> {
   await tx.setting.upsert({ where: { key: CHANGE_MARKER_KEY }, create: { key: CHANGE_MARKER_KEY, value }, update: { value } });
 }
 
+/** What a rotation was decided against: every PSK row of one device (a rotation changes at least one). */
+function pskStateTag(psks: PskRow[]): string {
+  const rows = psks.map((p) => `${p.id}:${p.sealedSecret}:${p.status}:${p.expiresAt?.getTime() ?? ""}`);
+  return createHash("sha256").update(rows.join("\n")).digest("base64url");
+}
+
 async function loadDeviceForPsk(tx: Tx, deviceId: string) {
   const device = await tx.device.findUnique({ where: { id: deviceId } });
   if (!device) throw notFound("Device");
@@ -151,6 +157,10 @@ async function writeSecret(tx: Tx, params: { deviceId: string; identity: string;
 export async function createOrRotatePsk(actor: Actor, deviceId: string, input: TCreatePsk): Promise<PskIssued> {
   authorize(actor, "psk:write");
   const secret = generatePskSecret();
+  // The PSK state this request was made against. Concurrent rotations of one device would each
+  // answer 201 with a key that the next one kills at once: only the first to commit wins, the
+  // others are told which key won and change nothing (as concurrent renewals of a certificate).
+  const seen = pskStateTag(await db().psk.findMany({ where: { deviceId }, orderBy: { version: "asc" } }));
   const issued = await withAudit(actor, async (tx) => {
     const now = new Date();
     const device = await loadDeviceForPsk(tx, deviceId);
@@ -161,6 +171,12 @@ export async function createOrRotatePsk(actor: Actor, deviceId: string, input: T
     const psks = await tx.psk.findMany({ where: { deviceId }, orderBy: { version: "asc" } });
     const live = psks.filter((p) => isPskLive(p, now));
     const current = live.find((p) => p.expiresAt === null) ?? null;
+    if (pskStateTag(psks) !== seen) {
+      const won = current ? `identity "${current.identity}" (version ${current.version}) is now current` : "the device has no live PSK now";
+      throw new AppError("CONFLICT", `Another change to this device's PSK committed first: ${won}. Nothing was changed; rotate again for a newer key.`);
+    }
+    // At most two live keys: the new one and, during an overlap window, the one it replaces.
+    // Older overlapping keys die now instead of piling up one identity per rotation.
     const others = live.filter((p) => p !== current);
     const nextVersion = psks.reduce((max, p) => Math.max(max, p.version), 0) + 1;
     const overlap = input.overlapSeconds ?? 0;
@@ -173,11 +189,12 @@ export async function createOrRotatePsk(actor: Actor, deviceId: string, input: T
       row = await writeSecret(tx, { deviceId, identity, version: reuse ? reuse.version : nextVersion, secret, reuse });
     } else if (overlap > 0) {
       const until = new Date(now.getTime() + overlap * 1000);
-      for (const old of [current, ...others]) {
-        const expiresAt = old.expiresAt && old.expiresAt < until ? old.expiresAt : until;
-        await tx.psk.update({ where: { id: old.id }, data: { expiresAt } });
-        replaced.push({ identity: old.identity, validUntil: expiresAt });
+      for (const old of others) {
+        await tx.psk.update({ where: { id: old.id }, data: { status: "revoked", revokedAt: now } });
+        replaced.push({ identity: old.identity, validUntil: now });
       }
+      await tx.psk.update({ where: { id: current.id }, data: { expiresAt: until } });
+      replaced.unshift({ identity: current.identity, validUntil: until });
       const identity = input.identity ?? pskIdentityForVersion(pskIdentityBase(current.identity, current.version), nextVersion);
       const reuse = await claimIdentity(tx, deviceId, identity, now);
       row = await writeSecret(tx, { deviceId, identity, version: nextVersion, secret, reuse });

@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { KEY_ALGORITHMS } from "../pki/algorithms";
 import { REVOCATION_REASONS } from "../pki/crl";
+import { normalizeSerialHex } from "../pki/serial";
 import { ZBoolish, ZLimit } from "./common";
 
 /** Reasons an operator may give (removeFromCRL belongs to delta CRLs; CA-level reasons are not for leaves). */
@@ -58,11 +59,25 @@ export type TRenewCertificate = z.infer<typeof ZRenewCertificate>;
 export const ZRevokeCertificate = z.object({ reason: z.enum(REVOKE_REASONS).default("unspecified") }).strict();
 export type TRevokeCertificate = z.infer<typeof ZRevokeCertificate>;
 
+/** A serial in any spelling people copy (openssl's upper-case hex, browsers' colon pairs, with or without a leading 0 or 00 pad), as the stored serialHex. */
+const ZSerial = z
+  .string()
+  .trim()
+  .max(128)
+  .transform((value, ctx) => {
+    try {
+      return normalizeSerialHex(value);
+    } catch (e) {
+      ctx.addIssue({ code: "custom", message: (e as Error).message });
+      return z.NEVER;
+    }
+  });
+
 export const CERTIFICATE_STATUSES = ["active", "revoked", "superseded", "expired"] as const;
 
 export const ZCertificateQuery = z.object({
   deviceId: z.string().max(64).optional(),
-  serial: z.string().trim().max(128).optional(),
+  serial: ZSerial.optional(),
   status: z.enum(CERTIFICATE_STATUSES).optional(),
   expiringWithinDays: z.coerce.number().int().min(0).max(3650).optional(),
   caId: z.string().max(64).optional(),

@@ -1,14 +1,15 @@
 // Shared zod building blocks. Schemas are named Z…, their types T….
 import { z } from "zod";
+import { UB_COMMON_NAME } from "../pki/limits";
 
 export const ZId = z.string().min(1).max(64).regex(/^[A-Za-z0-9_-]+$/, "Not a valid id");
 
-/** Device names become certificate CNs and PSK identities: keep them safe for both. */
+/** Device names become certificate CNs and PSK identities: keep them safe for both, and no longer than a CN may be. */
 export const ZDeviceName = z
   .string()
   .trim()
   .min(1, "Required")
-  .max(128)
+  .max(UB_COMMON_NAME, `At most ${UB_COMMON_NAME} characters: the name becomes the certificate's common name (RFC 5280 limit)`)
   .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, "Letters, digits, '.', '_' and '-' only, starting with a letter or digit");
 
 export const ZTag = z
