@@ -1,15 +1,14 @@
 // Certificate use cases: issue (from a CSR or a server-generated key), renew, revoke, un-hold,
 // read. Signing happens before the transaction (it is CPU work); the record is committed before
 // anything is returned, so a caller never holds a certificate the database does not know.
-import { db, type Tx } from "../db";
+import { db, transaction } from "../db";
 import { config } from "../config";
 import { AppError, notFound } from "../errors";
 import { authorize, type Actor } from "../auth/roles";
-import { emitRevocationChanged } from "../events";
 import { withAudit } from "./audit";
-import { commitIssued, recordDistributionPoints } from "./issuance-queue";
+import { announceRevocations, releaseHoldInTx, revokeInTx } from "./revocation";
+import { commitIssued, issueAuditDetails, issuedItem, recordIssuedInTx, type CertificateRow, type IssuedKey } from "./issuance";
 import { findDeviceForIssuance, isSerialCollision } from "./issuance-store";
-import { randomBytes } from "node:crypto";
 import { caChainPem, caSigner, caUrls, findIssuingCa, type CaRecord } from "./cas";
 import {
   buildPkcs12,
@@ -28,8 +27,6 @@ import {
 import { REVOCATION_REASON_NAMES, REVOCATION_REASONS } from "../pki/crl";
 import { reasonCode, type TCertificateQuery, type TIssueCertificate, type TRenewCertificate, type TRevokeReason } from "../validation/certificates";
 import type { Prisma } from "../generated/sqlite/client";
-
-type CertificateRow = Prisma.CertificateGetPayload<object>;
 
 export interface CertificateView {
   id: string;
@@ -89,10 +86,7 @@ export interface IssuedCredential {
   pkcs12Base64?: string;
 }
 
-interface KeyMaterial {
-  spki: Uint8Array;
-  keyAlgorithm: KeyAlgorithm;
-  keySource: "csr" | "generated";
+interface KeyMaterial extends IssuedKey {
   /** Present only for a key generated here; wiped after delivery. */
   pkcs8?: Uint8Array;
 }
@@ -139,39 +133,6 @@ export async function signDeviceCertificate(params: {
   });
 }
 
-type Signed = Awaited<ReturnType<typeof signDeviceCertificate>>;
-
-/** The row for an issued certificate (id chosen here, so the audit event can name it before insert). */
-function certificateRow(params: { ca: CaRecord; deviceId: string; issued: Signed; key: KeyMaterial; sans?: SubjectAltNames }) {
-  const { ca, issued } = params;
-  return {
-    id: `c${randomBytes(12).toString("hex")}`,
-    deviceId: params.deviceId,
-    caId: ca.id,
-    serialHex: issued.serialHex,
-    profile: issued.profile,
-    subject: issued.subject,
-    sans: JSON.stringify(params.sans ?? {}),
-    notBefore: issued.notBefore,
-    notAfter: issued.notAfter,
-    fingerprint: issued.fingerprintSha256,
-    keySource: params.key.keySource,
-    keyAlgorithm: params.key.keyAlgorithm,
-    publicKeyDer: new Uint8Array(params.key.spki),
-    der: new Uint8Array(issued.der),
-  };
-}
-
-/** Writes an issued certificate and points the device at it, inside the caller's transaction (renewal, import). */
-export async function recordIssued(tx: Tx, params: { ca: CaRecord; deviceId: string; issued: Signed; key: KeyMaterial; sans?: SubjectAltNames }) {
-  const data = certificateRow(params);
-  const row = await tx.certificate.create({ data });
-  const pointed = await tx.device.updateMany({ where: { id: params.deviceId, status: "active" }, data: { currentCertId: row.id, certNotAfter: row.notAfter } });
-  if (pointed.count !== 1) throw new AppError("INVALID_STATE", "The device is no longer active");
-  await recordDistributionPoints(tx, [{ row: data, crlUrl: caUrls(params.ca.slug).crl, knownCrlUris: JSON.parse(params.ca.crlUris) as string[] }]);
-  return row;
-}
-
 async function deliver(row: CertificateRow, ca: CaRecord, key: KeyMaterial, input: { format: "pem" | "pkcs12"; password?: string }, deviceName: string): Promise<IssuedCredential> {
   const chainPem = await caChainPem(ca);
   const out: IssuedCredential = { certificate: toCertificateView(row), certificatePem: toPem(row.der, "CERTIFICATE"), chainPem };
@@ -211,21 +172,11 @@ export async function issueDeviceCertificate(actor: Actor, deviceId: string, inp
   const key = await keyFromRequest(input);
   return retryOnSerialCollision(async () => {
     const issued = await signDeviceCertificate({ ca, deviceName: device.name, key, profile: input.profile, sans: input.sans, validityDays: input.validityDays, clock });
-    const data = certificateRow({ ca, deviceId, issued, key, sans: input.sans });
-    const row = await commitIssued({
-      row: data,
-      crlUrl: caUrls(ca.slug).crl,
-      knownCrlUris: JSON.parse(ca.crlUris) as string[],
-      audit: {
-        actor,
-        input: {
-          action: "certificate.issue",
-          targetType: "device",
-          targetId: deviceId,
-          details: { certificateId: data.id, serial: data.serialHex, keySource: key.keySource, keyAlgorithm: key.keyAlgorithm, notAfter: data.notAfter, ca: ca.slug },
-        },
-      },
-    });
+    const item = issuedItem({ ca, deviceId, issued, key, sans: input.sans }, (row) => ({
+      actor,
+      input: { action: "certificate.issue", targetType: "device", targetId: deviceId, details: issueAuditDetails(row, ca.slug) },
+    }));
+    const row = await commitIssued(item);
     return deliver(row, ca, key, input, device.name);
   });
 }
@@ -248,29 +199,28 @@ export async function renewCertificate(actor: Actor, certificateId: string, inpu
   return retryOnSerialCollision(async () => {
     const profile = old.profile === "broker-server" ? "broker-server" : "device-client";
     const issued = await signDeviceCertificate({ ca, deviceName: device.name, key, profile, sans, validityDays, clock });
-    const row = await withAudit(actor, async (tx) => {
-      // Re-check inside the transaction: two clicks on Renew must not both succeed.
-      const claimed = await tx.certificate.updateMany({
-        where: { id: old.id, status: "active" },
-        data: input.revokeOld
-          ? { status: "revoked", revokedAt: clock.now(), revocationReason: REVOCATION_REASONS.superseded }
-          : { status: "superseded" },
-      });
-      if (claimed.count !== 1) throw new AppError("INVALID_STATE", "The certificate changed meanwhile (already renewed or revoked)");
-      const created = await recordIssued(tx, { ca, deviceId: device.id, issued, key, sans });
-      await tx.certificate.update({ where: { id: old.id }, data: { supersededById: created.id } });
-      if (input.revokeOld) await tx.certificateAuthority.update({ where: { id: old.caId }, data: { revocationVersion: { increment: 1 } } });
-      return {
-        result: created,
-        audit: {
-          action: "certificate.renew",
-          targetType: "device",
-          targetId: device.id,
-          details: { oldCertificateId: old.id, oldSerial: old.serialHex, certificateId: created.id, serial: created.serialHex, rekey: input.rekey, revokedOld: input.revokeOld, notAfter: created.notAfter },
-        },
-      };
-    });
-    if (input.revokeOld) emitRevocationChanged(old.caId);
+    const item = issuedItem({ ca, deviceId: device.id, issued, key, sans }, (row) => ({
+      actor,
+      input: {
+        action: "certificate.renew",
+        targetType: "device",
+        targetId: device.id,
+        details: { oldCertificateId: old.id, oldSerial: old.serialHex, certificateId: row.id, serial: row.serialHex, rekey: input.rekey, revokedOld: input.revokeOld, notAfter: row.notAfter },
+      },
+    }));
+    const row = await transaction(
+      async (tx) => {
+        // Re-check inside the transaction: two clicks on Renew must not both succeed.
+        const claimed = await tx.certificate.updateMany({ where: { id: old.id, status: "active" }, data: { status: "superseded" } });
+        if (claimed.count !== 1) throw new AppError("INVALID_STATE", "The certificate changed meanwhile (already renewed or revoked)");
+        const created = await recordIssuedInTx(tx, item);
+        await tx.certificate.update({ where: { id: old.id }, data: { supersededById: created.id } });
+        if (input.revokeOld) await revokeInTx(tx, [old.id], REVOCATION_REASONS.superseded, clock.now());
+        return created;
+      },
+      { timeout: 60_000, maxWait: 30_000 },
+    );
+    if (input.revokeOld) announceRevocations([old.caId]);
     return deliver(row, ca, key, input, device.name);
   });
 }
@@ -285,19 +235,14 @@ export async function revokeCertificate(actor: Actor, certificateId: string, rea
     if (cert.status === "revoked" && !(onHold && code !== REVOCATION_REASONS.certificateHold)) {
       throw new AppError("INVALID_STATE", `The certificate is already revoked (${REVOCATION_REASON_NAMES[cert.revocationReason ?? 0]})`);
     }
-    // A hold made permanent keeps its original revocation date (RFC 5280 5.3.2 semantics).
-    const updated = await tx.certificate.update({
-      where: { id: cert.id },
-      data: { status: "revoked", revokedAt: cert.revokedAt ?? new Date(), revocationReason: code },
-    });
-    await tx.certificateAuthority.update({ where: { id: cert.caId }, data: { revocationVersion: { increment: 1 } } });
-    if (cert.deviceId) await tx.device.updateMany({ where: { id: cert.deviceId, currentCertId: cert.id }, data: { certNotAfter: null } });
+    await revokeInTx(tx, [cert.id], code, new Date());
+    const updated = await tx.certificate.findUniqueOrThrow({ where: { id: cert.id } });
     return {
       result: updated,
       audit: { action: onHold ? "certificate.revoke-held" : "certificate.revoke", targetType: "device", targetId: cert.deviceId ?? undefined, details: { certificateId: cert.id, serial: cert.serialHex, reason } },
     };
   });
-  emitRevocationChanged(row.caId);
+  announceRevocations([row.caId]);
   return toCertificateView(row);
 }
 
@@ -314,15 +259,11 @@ export async function unholdCertificate(actor: Actor, certificateId: string): Pr
       const device = await tx.device.findUnique({ where: { id: cert.deviceId }, select: { status: true } });
       if (device && device.status !== "active") throw new AppError("INVALID_STATE", `The device is ${device.status}: its certificate stays revoked`);
     }
-    const updated = await tx.certificate.update({
-      where: { id: cert.id },
-      data: { status: cert.supersededById ? "superseded" : "active", revokedAt: null, revocationReason: null },
-    });
-    await tx.certificateAuthority.update({ where: { id: cert.caId }, data: { revocationVersion: { increment: 1 } } });
-    if (cert.deviceId) await tx.device.updateMany({ where: { id: cert.deviceId, currentCertId: cert.id }, data: { certNotAfter: cert.notAfter } });
+    await releaseHoldInTx(tx, cert);
+    const updated = await tx.certificate.findUniqueOrThrow({ where: { id: cert.id } });
     return { result: updated, audit: { action: "certificate.unhold", targetType: "device", targetId: cert.deviceId ?? undefined, details: { certificateId: cert.id, serial: cert.serialHex } } };
   });
-  emitRevocationChanged(row.caId);
+  announceRevocations([row.caId]);
   return toCertificateView(row);
 }
 

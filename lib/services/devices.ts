@@ -3,11 +3,11 @@ import { db, type Tx } from "../db";
 import { AppError, notFound } from "../errors";
 import { authorize, type Actor } from "../auth/roles";
 import { withAudit } from "./audit";
-import { revokeCertificatesInTx } from "./revocation";
+import { announceRevocations, revokeInTx } from "./revocation";
 import { REVOCATION_REASONS } from "../pki/crl";
 import { markPskChanged } from "./psk";
 import { inventoryWhere, pageDevices } from "./inventory";
-import { emitPskChanged, emitRevocationChanged } from "../events";
+import { emitPskChanged } from "../events";
 import type { TDeviceQuery, TDeviceUpdate, TNewDevice } from "../validation/devices";
 import type { Prisma } from "../generated/sqlite/client";
 
@@ -122,10 +122,9 @@ export async function decommissionDevice(actor: Actor, id: string): Promise<Devi
     // Held certificates too: a hold is not a revocation the device can come back from once it is gone.
     const certificates = await tx.certificate.findMany({
       where: { deviceId: id, OR: [{ status: { in: ["active", "superseded"] }, revokedAt: null }, { status: "revoked", revocationReason: REVOCATION_REASONS.certificateHold }] },
-      select: { id: true, caId: true },
+      select: { id: true },
     });
-    revokedCaIds = [...new Set(certificates.map((c) => c.caId))];
-    await revokeCertificatesInTx(tx, certificates.map((c) => c.id), REVOCATION_REASONS.cessationOfOperation, new Date());
+    ({ caIds: revokedCaIds } = await revokeInTx(tx, certificates.map((c) => c.id), REVOCATION_REASONS.cessationOfOperation, new Date()));
     const psks = await tx.psk.updateMany({ where: { deviceId: id, status: "active" }, data: { status: "revoked", revokedAt: new Date() } });
     if (psks.count) await markPskChanged(tx);
     // certNotAfter feeds the expiry views: a decommissioned device expires nothing any more.
@@ -141,7 +140,7 @@ export async function decommissionDevice(actor: Actor, id: string): Promise<Devi
     };
   });
   emitPskChanged();
-  for (const caId of revokedCaIds) emitRevocationChanged(caId);
+  announceRevocations(revokedCaIds);
   return result;
 }
 

@@ -5,7 +5,8 @@ import { db, type Tx } from "../db";
 import { authorize, type Actor } from "../auth/roles";
 import { appendAudit, withAudit } from "./audit";
 import { caChainPem, defaultIssuingCa } from "./cas";
-import { recordIssued, signDeviceCertificate } from "./certificates";
+import { signDeviceCertificate } from "./certificates";
+import { issueAuditDetails, issuedItem, recordIssuedInTx } from "./issuance";
 import { exportPkcs8, exportSpki, generateKeyPair, toPem, type KeyAlgorithm } from "../pki";
 import { mapHeader, markDuplicates, validateImportRow, type ImportRowResult, type TImportChunk } from "../validation/import";
 import { AppError } from "../errors";
@@ -100,13 +101,11 @@ export async function importChunk(actor: Actor, chunk: TImportChunk): Promise<Im
         await appendAudit(tx, actor, { action: "device.create", targetType: "device", targetId: device.id, details: { name: device.name, tags: r.tags, source: "import", line: r.line } });
         const s = signed.get(r.name);
         if (ca && s) {
-          const cert = await recordIssued(tx, { ca, deviceId: device.id, issued: s.issued, key: s.key });
-          await appendAudit(tx, actor, {
-            action: "certificate.issue",
-            targetType: "device",
-            targetId: device.id,
-            details: { certificateId: cert.id, serial: cert.serialHex, keySource: "generated", keyAlgorithm: s.key.keyAlgorithm, notAfter: cert.notAfter, ca: ca.slug, source: "import" },
-          });
+          const item = issuedItem({ ca, deviceId: device.id, issued: s.issued, key: s.key }, (row) => ({
+            actor,
+            input: { action: "certificate.issue", targetType: "device", targetId: device.id, details: issueAuditDetails(row, ca.slug, { source: "import" }) },
+          }));
+          const cert = await recordIssuedInTx(tx, item);
           out.push({ name: device.name, id: device.id, serialHex: cert.serialHex, notAfter: cert.notAfter, certificatePem: toPem(cert.der, "CERTIFICATE") });
         } else out.push({ name: device.name, id: device.id });
       }

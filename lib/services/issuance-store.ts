@@ -1,4 +1,4 @@
-// The writer behind the issuance group commit (issuance-queue.ts): one transaction per batch —
+// The writer behind the issuance group commit (issuance.ts): one transaction per batch —
 // certificate rows, device pointers, distribution points, audit events and the audit head — with
 // cached statements on a direct driver connection (lib/db.ts says why not Prisma here).
 // It must write exactly what Prisma would: same columns, defaults and @updatedAt, and Prisma's

@@ -10,7 +10,8 @@ import { createDevice } from "@/lib/services/devices";
 import { issueDeviceCertificate } from "@/lib/services/certificates";
 import { defaultIssuingCa, forgetSignersForTests } from "@/lib/services/cas";
 import { verifyAuditChain } from "@/lib/services/audit";
-import { isSerialCollision, storeIssuedBatch, type IssuedItem } from "@/lib/services/issuance-store";
+import { isSerialCollision, storeIssuedBatch } from "@/lib/services/issuance-store";
+import { commitIssued, recordIssuedInTx, type IssuedItem } from "@/lib/services/issuance";
 import { ZIssueCertificate } from "@/lib/validation/certificates";
 
 const operator: Actor = { kind: "user", id: "op", label: "op@test", role: "operator" };
@@ -85,6 +86,42 @@ describe.each(testProviders())("issuance writer on %s", (provider) => {
 
     // The Prisma audit path continues the same chain.
     await createDevice(operator, { name: "store-after" });
+    expect(await verifyAuditChain(SYSTEM_ACTOR)).toMatchObject({ ok: true });
+  });
+
+  it("writes the same certificate row, device pointer, distribution points and audit event through the group commit and inside a Prisma transaction", async () => {
+    const viaQueue = await createDevice(operator, { name: "path-queue" });
+    const viaTx = await createDevice(operator, { name: "path-tx" });
+    const newUrl = `http://moved-${provider}.example/pki/crl/issuing-1.crl`;
+    const shared = { serialHex: `6${randomBytes(15).toString("hex")}` };
+    const a = await item(viaQueue.id, shared, newUrl);
+    const b = await item(viaTx.id, { ...a.row, id: `c${randomBytes(12).toString("hex")}`, deviceId: viaTx.id, serialHex: `5${randomBytes(15).toString("hex")}`, fingerprint: randomBytes(32).toString("hex") }, newUrl);
+    b.audit = { ...a.audit, input: { ...a.audit.input, targetId: viaTx.id } };
+    const caBefore = await db().certificateAuthority.findUniqueOrThrow({ where: { id: a.row.caId } });
+
+    const returnedA = await commitIssued(a);
+    const versionAfterA = (await db().certificateAuthority.findUniqueOrThrow({ where: { id: a.row.caId } })).revocationVersion;
+    const returnedB = await transaction((tx) => recordIssuedInTx(tx, b));
+
+    const rowA = await db().certificate.findUniqueOrThrow({ where: { id: a.row.id } });
+    const rowB = await db().certificate.findUniqueOrThrow({ where: { id: b.row.id } });
+    expect(rowA).toEqual(returnedA);
+    expect(rowB).toEqual(returnedB);
+    const comparable = (r: typeof rowA) => ({ ...r, id: undefined, deviceId: undefined, serialHex: undefined, fingerprint: undefined, createdAt: undefined, der: Buffer.from(r.der).toString("hex"), publicKeyDer: Buffer.from(r.publicKeyDer).toString("hex") });
+    expect(comparable(rowB)).toEqual(comparable(rowA));
+    const devA = await db().device.findUniqueOrThrow({ where: { id: viaQueue.id } });
+    const devB = await db().device.findUniqueOrThrow({ where: { id: viaTx.id } });
+    expect([devA.currentCertId, devA.certNotAfter?.getTime()]).toEqual([a.row.id, a.row.notAfter.getTime()]);
+    expect([devB.currentCertId, devB.certNotAfter?.getTime()]).toEqual([b.row.id, b.row.notAfter.getTime()]);
+    // The first writer adds the new distribution point (and bumps the version once); the second finds it there.
+    const caAfter = await db().certificateAuthority.findUniqueOrThrow({ where: { id: a.row.caId } });
+    expect(JSON.parse(caAfter.crlUris)).toEqual([...JSON.parse(caBefore.crlUris), newUrl]);
+    expect([versionAfterA, caAfter.revocationVersion]).toEqual([caBefore.revocationVersion + 1, caBefore.revocationVersion + 1]);
+    const events = await db().auditEvent.findMany({ where: { targetId: { in: [viaQueue.id, viaTx.id] }, action: "certificate.issue" }, orderBy: { seq: "asc" } });
+    expect(events.map((e) => [e.targetId, e.actor, e.actorLabel, e.details])).toEqual([
+      [viaQueue.id, "user:op", "op@test", JSON.stringify(a.audit.input.details)],
+      [viaTx.id, "user:op", "op@test", JSON.stringify(b.audit.input.details)],
+    ]);
     expect(await verifyAuditChain(SYSTEM_ACTOR)).toMatchObject({ ok: true });
   });
 
