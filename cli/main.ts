@@ -1,9 +1,11 @@
 // The `certfleet` command. Runs against the same database and data directory as the server
 // (DATABASE_URL / CERTFLEET_DATA_DIR), as the system actor, and writes audit events like the UI.
+import { existsSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { config } from "../lib/config";
+import { providerOf } from "../lib/db-url";
 import { deployMigrations } from "../lib/migrate";
-import { disconnectDb } from "../lib/db";
+import { db, disconnectDb } from "../lib/db";
 import { SYSTEM_ACTOR, ROLES, isRole } from "../lib/auth/roles";
 import { createUser } from "../lib/services/users";
 import { createApiToken, revokeApiToken } from "../lib/services/tokens";
@@ -30,15 +32,30 @@ ${BROKER_CONFIG_USAGE}`;
 type Handler = (argv: string[]) => Promise<void>;
 
 /**
- * Commands that read or write the database run the server's first-start steps first (idempotent:
- * migrations, master key, CA hierarchy, first admin), so `npx certfleet token create` works on a
- * fresh clone before the server ever ran. What they report goes to stderr: stdout stays the
- * command's own output (a token, a CA list) for scripts.
+ * Commands that read or write the database first make sure it exists: on a database that was never
+ * set up (a fresh clone, before the server's first start) they run the server's first-start steps
+ * (migrations, master key, CA hierarchy, first admin), so `npx certfleet token create` works at
+ * once. A database in use is left alone: the migration engine must not race a running server for
+ * its lock. What the steps report goes to stderr; stdout stays the command's own output.
  */
 const withDatabase = (handler: Handler): Handler => async (argv) => {
-  await bootstrap((line) => console.error(line));
+  if (!(await databaseIsSetUp())) await bootstrap((line) => console.error(line));
   await handler(argv);
 };
+
+async function databaseIsSetUp(): Promise<boolean> {
+  const url = config().databaseUrl;
+  if (providerOf(url) === "sqlite" && !existsSync(url.replace(/^file:/, ""))) return false;
+  try {
+    return (await db().certificateAuthority.count({ where: { kind: "issuing" } })) > 0;
+  } catch (e) {
+    // P2021: the table does not exist (no migrations yet); anything else is a real error to show.
+    if ((e as { code?: string }).code === "P2021") return false;
+    throw e;
+  } finally {
+    await disconnectDb();
+  }
+}
 
 function fail(message: string): never {
   throw new AppError("VALIDATION", message);

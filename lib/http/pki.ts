@@ -2,10 +2,9 @@
 // answer from pre-signed bytes in memory; protocol-shaped (RFC 5280, RFC 6960/5019), not REST.
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { createHash } from "node:crypto";
-import { db } from "../db";
 import { toPem } from "../pki";
 import { getServedCrl, issuingCaIds } from "../services/crl";
-import { caChainPem, findCaBySlug } from "../services/cas";
+import { caBundle, caChainPem, findCaBySlug } from "../services/cas";
 import { answerOcsp, cachedOcspAnswer, type OcspAnswer } from "../services/ocsp";
 import { decodeOcspGetPath, ocspErrorResponse, OcspRequestError } from "../pki/ocsp";
 import type { BrokerHandler } from "./types";
@@ -102,8 +101,8 @@ async function serveCa(req: IncomingMessage, res: ServerResponse, file: string) 
  * while their certificates may still be in use; /pki/crls.pem covers the same issuing CAs.
  */
 async function serveBundle(req: IncomingMessage, res: ServerResponse) {
-  const cas = await db().certificateAuthority.findMany({ orderBy: [{ kind: "asc" }, { createdAt: "asc" }], select: { certificateDer: true } });
-  sendCached(req, res, cas.map((c) => toPem(c.certificateDer, "CERTIFICATE")).join(""), { "content-type": "application/x-pem-file", "cache-control": "public, max-age=60" });
+  const { pem, etag } = await caBundle();
+  sendCached(req, res, pem, { "content-type": "application/x-pem-file", "cache-control": "public, max-age=60" }, etag);
 }
 
 // OCSP responses are sent with flat header arrays built once: the handler answers tens of

@@ -1,6 +1,7 @@
 // Certificate authorities: the hierarchy created on first start, loading a CA's signer (the
 // private key is unsealed only in memory, once per process), and the URLs written into
 // certificates. An HSM signer would replace `unsealSigner` without touching any caller.
+import { createHash } from "node:crypto";
 import { db, transaction } from "../db";
 import { config } from "../config";
 import { getMasterKey } from "../secrets";
@@ -81,7 +82,7 @@ export async function caSigner(ca: Pick<CaRecord, "id" | "slug" | "keyAlgorithm"
 
 export function forgetSignersForTests() {
   signers.clear();
-  caCache.clear();
+  forgetCaCache();
   chains.clear();
 }
 
@@ -101,6 +102,32 @@ async function cachedCa(key: string, load: () => Promise<CaRecord | null>): Prom
 
 export function forgetCaCache() {
   caCache.clear();
+  bundle.value = null;
+}
+
+/** The broker's cafile: every CA certificate, issuing CAs first then roots (what /pki/chain.pem serves). */
+export interface CaBundle {
+  pem: string;
+  etag: string;
+}
+
+// Held like the CA records (a few seconds; cleared when this process changes a CA): brokers and
+// broker-sync poll it, and CA certificates change only when a CA is created or retired.
+const bundle: { value: { at: number; bundle: Promise<CaBundle> } | null } = { value: null };
+
+export function caBundle(): Promise<CaBundle> {
+  const hit = bundle.value;
+  if (hit && Date.now() - hit.at < CA_CACHE_MS) return hit.bundle;
+  const loaded = (async () => {
+    const cas = await db().certificateAuthority.findMany({ orderBy: [{ kind: "asc" }, { createdAt: "asc" }], select: { certificateDer: true } });
+    const pem = cas.map((c) => toPem(c.certificateDer, "CERTIFICATE")).join("");
+    return { pem, etag: `"${createHash("sha256").update(pem).digest("base64url").slice(0, 27)}"` };
+  })();
+  bundle.value = { at: Date.now(), bundle: loaded };
+  loaded.catch(() => {
+    if (bundle.value?.bundle === loaded) bundle.value = null;
+  });
+  return loaded;
 }
 
 /** Any CA (root or issuing) by its URL slug, from the same short-lived cache as issuance uses. */
@@ -167,6 +194,7 @@ export async function ensureCaHierarchy(log: (line: string) => void = () => unde
         });
       }
     });
+    forgetCaCache();
     log(`[certfleet] created CA hierarchy: ${root.subject} → ${issuing.subject} (${algorithm})`);
   } catch (e) {
     // Another instance created it at the same moment: theirs stands.
