@@ -6,6 +6,7 @@ import { config } from "../config";
 import { AppError, notFound } from "../errors";
 import { authorize, type Actor } from "../auth/roles";
 import { withAudit } from "./audit";
+import { cursorOf, cursorTime, decodeCursor, encodeCursor } from "./keyset";
 import { announceRevocations, releaseHoldInTx, revokeInTx } from "./revocation";
 import { commitIssued, issueAuditDetails, issuedItem, recordIssuedInTx, type CertificateRow, type IssuedKey } from "./issuance";
 import { findDeviceForIssuance, isSerialCollision } from "./issuance-store";
@@ -289,16 +290,15 @@ export async function listCertificates(actor: Actor, query: TCertificateQuery): 
     and.push({ status: "active", notAfter: { gt: query.includeExpired ? new Date(0) : now, lte: new Date(now.getTime() + query.expiringWithinDays * 86_400_000) } });
   }
   if (query.cursor) {
-    const [t, id] = Buffer.from(query.cursor, "base64url").toString("utf8").split("|");
-    const at = new Date(t);
-    if (!id || Number.isNaN(at.getTime())) throw new AppError("VALIDATION", "Invalid cursor", [{ path: "cursor", message: "Invalid cursor" }]);
-    and.push({ OR: [{ notAfter: { gt: at } }, { notAfter: at, id: { gt: id } }] });
+    const cursor = decodeCursor(query.cursor);
+    const at = cursorTime(cursor);
+    and.push({ OR: [{ notAfter: { gt: at } }, { notAfter: at, id: { gt: cursor.id } }] });
   }
   const rows = await db().certificate.findMany({ where: { AND: and }, orderBy: [{ notAfter: "asc" }, { id: "asc" }], take: query.limit + 1 });
   const page = rows.slice(0, query.limit);
   const last = page[page.length - 1];
   return {
     items: page.map(toCertificateView),
-    nextCursor: rows.length > query.limit && last ? Buffer.from(`${last.notAfter.toISOString()}|${last.id}`).toString("base64url") : null,
+    nextCursor: rows.length > query.limit && last ? encodeCursor(cursorOf(last.notAfter, last.id)) : null,
   };
 }

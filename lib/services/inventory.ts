@@ -5,6 +5,7 @@ import { db, isPostgres } from "../db";
 import { authorize, type Actor } from "../auth/roles";
 import { AppError } from "../errors";
 import { effectiveStatus, toCertificateView, type CertificateView } from "./certificates";
+import { cursorOf, decodeCursor, encodeCursor, type Cursor } from "./keyset";
 import { toPem } from "../pki";
 import type { Prisma } from "../generated/sqlite/client";
 import type { TCertState, TInventoryFilter, TInventoryQuery } from "../validation/inventory";
@@ -186,37 +187,12 @@ export async function inventoryWhere(f: TInventoryFilter, now = new Date()): Pro
 // ---- keyset pagination ---------------------------------------------------------------------------
 
 type Field = "name" | "certNotAfter" | "createdAt";
-/** p: 0 = rows with a sort key, 1 = rows without one (expiry sort only; they come last). */
-interface Cursor {
-  p: 0 | 1;
-  k: string | null;
-  id: string;
-}
-
-function encodeCursor(c: Cursor): string {
-  return Buffer.from(JSON.stringify(c)).toString("base64url");
-}
-
-function decodeCursor(raw: string): Cursor {
-  try {
-    const v = JSON.parse(Buffer.from(raw, "base64url").toString("utf8"));
-    if (typeof v?.id !== "string" || !(v.k === null || typeof v.k === "string")) throw new Error("not a cursor");
-    if (v.p === 0 || v.p === 1) return v;
-    // The REST list's former cursors ({ k, id }; k null once past the keyed rows) stay valid.
-    if (v.p === undefined) return { p: v.k === null ? 1 : 0, k: v.k, id: v.id };
-  } catch {
-    /* fall through */
-  }
-  throw new AppError("VALIDATION", "Invalid cursor", [{ path: "cursor", message: "Invalid cursor" }]);
-}
 
 const include = { tags: { select: { tag: true }, orderBy: { tag: "asc" } } } as const;
 type Row = Prisma.DeviceGetPayload<{ include: typeof include }>;
 
 function keyOf(field: Field, row: Row): Cursor {
-  const v = row[field];
-  if (v === null) return { p: 1, k: null, id: row.id };
-  return { p: 0, k: v instanceof Date ? v.toISOString() : v, id: row.id };
+  return cursorOf(row[field], row.id);
 }
 
 async function fetchOrdered(where: Prisma.DeviceWhereInput, field: Field, sortDir: "asc" | "desc", travel: "fwd" | "back", cursor: Cursor | null, n: number): Promise<Row[]> {

@@ -67,6 +67,24 @@ describe.each(testProviders())("review mends on %s", (provider) => {
     expect(() => ZCertificateQuery.parse({ serial: "not-hex" })).toThrow(/not hexadecimal/);
   });
 
+  it("pages certificates with the same keyset cursors as devices, and refuses a forged one", async () => {
+    const device = await createDevice(operator, { name: "pages" });
+    for (let i = 0; i < 8; i++) await issue(device.id);
+    const all = await listCertificates(viewer, ZCertificateQuery.parse({ limit: 500 }));
+    const seen: string[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await listCertificates(viewer, ZCertificateQuery.parse({ limit: 7, cursor }));
+      seen.push(...page.items.map((c) => c.id));
+      cursor = page.nextCursor ?? undefined;
+    } while (cursor);
+    expect(seen).toEqual(all.items.map((c) => c.id));
+    expect(seen.length).toBeGreaterThan(7);
+    for (const forged of ["x", Buffer.from('{"p":0,"k":"not a time","id":"c1"}').toString("base64url")]) {
+      await expect(listCertificates(viewer, ZCertificateQuery.parse({ cursor: forged }))).rejects.toMatchObject({ code: "VALIDATION" });
+    }
+  });
+
   it("decommissioning makes a held certificate's revocation final; a hold is released only on an active device", async () => {
     const device = await createDevice(operator, { name: "held-then-gone" });
     const out = await issue(device.id);
