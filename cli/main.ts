@@ -4,6 +4,7 @@ import { parseArgs } from "node:util";
 import { config } from "../lib/config";
 import { deployMigrations } from "../lib/migrate";
 import { disconnectDb } from "../lib/db";
+import { restrictNewFiles } from "../lib/data-files";
 import { SYSTEM_ACTOR, ROLES, isRole } from "../lib/auth/roles";
 import { createUser } from "../lib/services/users";
 import { createApiToken, revokeApiToken } from "../lib/services/tokens";
@@ -92,6 +93,9 @@ export async function runCli(argv: string[]): Promise<number> {
     return 2;
   }
   const rest = commands[key] ? argv.slice(2) : argv.slice(1);
+  // The database commands may create the SQLite file (lib/data-files.ts); broker-sync writes a
+  // broker's files with the modes the broker needs and must keep the operator's umask.
+  if (!argv[0].startsWith("broker-")) restrictNewFiles();
   try {
     await handler(rest);
     return 0;
