@@ -14,6 +14,9 @@ import { config } from "./lib/config";
 import { getAuthSecret } from "./lib/secrets";
 import { bootstrap } from "./lib/bootstrap";
 import { brokerRoute } from "./lib/http/router";
+import { tagClientAddress } from "./lib/http/client-ip";
+import { appHeaders, arrivedOverHttps, BROKER_HEADERS } from "./lib/http/security-headers";
+import { restrictNewFiles } from "./lib/data-files";
 import { startCrlScheduler } from "./lib/services/crl";
 import { ensureAllResponders, startOcspWatcher } from "./lib/services/ocsp";
 import { loadTlsIdentity, tlsNeedsRenewal, TLS_OPTIONS } from "./lib/services/tls";
@@ -23,6 +26,8 @@ const dev = args.has("--dev");
 const demo = args.has("--demo");
 
 process.env.NEXT_TELEMETRY_DISABLED = "1";
+// Before anything opens the database: see lib/data-files.ts.
+const inheritedUmask = restrictNewFiles();
 
 async function main() {
   const cfg = config();
@@ -41,7 +46,10 @@ async function main() {
 
   if (!dev && !existsSync(path.join(process.cwd(), ".next", "BUILD_ID"))) {
     console.log("[certfleet] no production build found: running next build (about a minute)…");
+    // The build output is no secret: it gets the umask the operator chose.
+    process.umask(inheritedUmask);
     const built = spawnSync(process.execPath, ["node_modules/next/dist/bin/next", "build"], { stdio: "inherit", env: process.env });
+    restrictNewFiles();
     if (built.status !== 0) throw new Error("next build failed");
   }
 
@@ -53,13 +61,14 @@ async function main() {
   const stopCrl = startCrlScheduler();
   const stopOcsp = startOcspWatcher();
 
+  const headers = { http: appHeaders({ https: false, dev }), https: appHeaders({ https: true, dev }) };
   const onRequest: http.RequestListener = (req, res) => {
-    if (!cfg.trustProxy) {
-      // The client address next-auth's login throttling sees: the socket's, unless a proxy we trust says otherwise.
-      req.headers["x-forwarded-for"] = req.socket.remoteAddress ?? "unknown";
-    }
+    tagClientAddress(req, cfg.trustedProxies);
+    // Without a proxy we trust, nobody downstream may mistake a client's own claim for its address.
+    if (!cfg.trustedProxies) req.headers["x-forwarded-for"] = req.socket.remoteAddress ?? "unknown";
     const url = new URL(req.url ?? "/", "http://localhost");
     const broker = brokerRoute(url.pathname);
+    for (const [name, value] of broker ? BROKER_HEADERS : headers[arrivedOverHttps(req, cfg.trustedProxies) ? "https" : "http"]) res.setHeader(name, value);
     const handled = broker ? broker(req, res, url) : handle(req, res);
     handled.catch((e) => {
       console.error("[certfleet] request failed", e);

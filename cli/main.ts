@@ -6,6 +6,7 @@ import { config } from "../lib/config";
 import { providerOf } from "../lib/db-url";
 import { deployMigrations } from "../lib/migrate";
 import { db, disconnectDb } from "../lib/db";
+import { restrictNewFiles } from "../lib/data-files";
 import { SYSTEM_ACTOR, ROLES, isRole } from "../lib/auth/roles";
 import { createUser } from "../lib/services/users";
 import { createApiToken, revokeApiToken } from "../lib/services/tokens";
@@ -125,6 +126,9 @@ export async function runCli(argv: string[]): Promise<number> {
     return 2;
   }
   const rest = commands[key] ? argv.slice(2) : argv.slice(1);
+  // The database commands may create the SQLite file (lib/data-files.ts); broker-sync writes a
+  // broker's files with the modes the broker needs and must keep the operator's umask.
+  if (!argv[0].startsWith("broker-")) restrictNewFiles();
   try {
     await handler(rest);
     return 0;

@@ -9,6 +9,7 @@ import { getAuthSecret, getMasterKey } from "./secrets";
 import { createUser, countUsers } from "./services/users";
 import { SYSTEM_ACTOR } from "./auth/roles";
 import { ensureCaHierarchy } from "./services/cas";
+import { DATA_FILES, restrictDataFiles } from "./data-files";
 
 export interface BootstrapReport {
   appliedMigrations: string[];
@@ -18,6 +19,8 @@ export interface BootstrapReport {
 export async function bootstrap(log: (line: string) => void = console.log): Promise<BootstrapReport> {
   const cfg = config();
   mkdirSync(cfg.dataDir, { recursive: true, mode: 0o700 });
+  // Before the database is opened: SQLite copies the database file's mode onto the -wal/-shm it creates.
+  restrictDataFiles(cfg.dataDir, cfg.databaseUrl);
   // The migration engine opens its own connection; an open SQLite handle of ours would make
   // its schema lock fail (SQLITE_BUSY), so release ours first.
   await disconnectDb();
@@ -41,7 +44,7 @@ async function createFirstAdmin(log: (line: string) => void) {
   const email = cfg.adminEmail ?? "admin@certfleet.local";
   const user = await createUser(SYSTEM_ACTOR, { email, role: "admin", password: cfg.adminPassword });
   if (user.generatedPassword) {
-    const file = path.join(cfg.dataDir, "initial-admin.txt");
+    const file = path.join(cfg.dataDir, DATA_FILES.initialAdmin);
     if (!existsSync(file)) {
       writeFileSync(file, `email: ${email}\npassword: ${user.generatedPassword}\n`, { mode: 0o600 });
     }

@@ -5,6 +5,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync, chmodSync } from "n
 import { randomBytes } from "node:crypto";
 import path from "node:path";
 import { config } from "./config";
+import { DATA_FILES } from "./data-files";
 
 function readOrCreate(file: string, create: () => string): string {
   if (existsSync(file)) return readFileSync(file, "utf8").trim();
@@ -38,7 +39,7 @@ export function getMasterKey(): Uint8Array {
   const { masterKeyEnv, dataDir } = config();
   masterKey = masterKeyEnv
     ? decodeMasterKey(masterKeyEnv.trim(), "CERTFLEET_MASTER_KEY")
-    : decodeMasterKey(readOrCreate(path.join(dataDir, "master.key"), () => randomBytes(32).toString("base64")), "data/master.key");
+    : decodeMasterKey(readOrCreate(path.join(dataDir, DATA_FILES.masterKey), () => randomBytes(32).toString("base64")), "data/master.key");
   return masterKey;
 }
 
@@ -46,7 +47,7 @@ export function getMasterKey(): Uint8Array {
 export function getAuthSecret(): string {
   if (authSecret) return authSecret;
   const { authSecretEnv, dataDir } = config();
-  authSecret = authSecretEnv ?? readOrCreate(path.join(dataDir, "auth.secret"), () => randomBytes(32).toString("base64url"));
+  authSecret = authSecretEnv ?? readOrCreate(path.join(dataDir, DATA_FILES.authSecret), () => randomBytes(32).toString("base64url"));
   return authSecret;
 }
 

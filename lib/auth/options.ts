@@ -5,14 +5,15 @@ import type { NextAuthOptions } from "next-auth";
 import CredentialsProvider from "next-auth/providers/credentials";
 import { getAuthSecret } from "../secrets";
 import { checkCredentials } from "../services/users";
-import { loginLimits } from "./rate-limit";
+import { CLIENT_IP_HEADER } from "../http/client-ip";
+import { loginThrottle } from "./rate-limit";
 
 export const RATE_LIMITED_ERROR = "RateLimited";
 
+/** Set by the custom server (server.ts) from the socket or the trusted proxies; "unknown" under plain `next dev`/`next start`. */
 function clientIp(headers: Record<string, unknown> | undefined): string {
-  const forwarded = headers?.["x-forwarded-for"];
-  const value = Array.isArray(forwarded) ? forwarded[0] : forwarded;
-  return typeof value === "string" && value ? value.split(",")[0].trim() : "unknown";
+  const value = headers?.[CLIENT_IP_HEADER];
+  return typeof value === "string" && value ? value : "unknown";
 }
 
 export function authOptions(): NextAuthOptions {
@@ -28,13 +29,19 @@ export function authOptions(): NextAuthOptions {
           const email = String(credentials?.email ?? "").trim().toLowerCase();
           const password = String(credentials?.password ?? "");
           if (!email || !password || email.length > 320 || password.length > 1024) return null;
-          const limits = loginLimits();
-          const ipOk = limits.ip.hit(clientIp(req?.headers));
-          const emailOk = limits.email.hit(email);
-          if (!ipOk || !emailOk) throw new Error(RATE_LIMITED_ERROR);
-          const user = await checkCredentials(email, password);
-          if (!user) return null;
-          limits.email.reset(email);
+          const ip = clientIp(req?.headers);
+          const throttle = loginThrottle();
+          if (throttle.retryAfter(email, ip) > 0) throw new Error(RATE_LIMITED_ERROR);
+          throttle.begin(email, ip);
+          const user = await checkCredentials(email, password).catch((e) => {
+            throttle.abandon(email, ip);
+            throw e;
+          });
+          if (!user) {
+            throttle.fail(email, ip);
+            return null;
+          }
+          throttle.succeed(email, ip);
           return { id: user.id, email: user.email, name: user.name ?? user.email };
         },
       }),

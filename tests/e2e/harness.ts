@@ -49,9 +49,19 @@ export async function launchBrowser(): Promise<{ browser: Browser; close(): Prom
   return { browser, close: () => browser.close() };
 }
 
+/** Content-Security-Policy (and Permissions-Policy) complaints seen in any page: the run fails on any. */
+const policyViolations: string[] = [];
+
 export async function newContext(browser: Browser, baseURL: string): Promise<BrowserContext> {
   const ctx = await browser.newContext({ baseURL, viewport: { width: 1440, height: 960 }, acceptDownloads: true });
   ctx.setDefaultTimeout(15_000);
+  // Chromium's own console line for a blocked resource is not always passed on; the DOM event is.
+  await ctx.addInitScript(() => {
+    document.addEventListener("securitypolicyviolation", (e) => console.error(`CSP violation: ${e.violatedDirective} blocked ${e.blockedURI || "inline"} in ${e.documentURI}`));
+  });
+  ctx.on("console", (msg) => {
+    if (msg.type() === "error" && /Content Security Policy|CSP violation|Permissions-Policy/i.test(msg.text())) policyViolations.push(msg.text());
+  });
   return ctx;
 }
 
@@ -101,6 +111,13 @@ export async function runTests(): Promise<{ passed: number; failed: number }> {
       failed++;
       console.log(`  ✗ ${t.name} (${Date.now() - started} ms)\n      ${(e instanceof Error ? (e.stack ?? e.message) : String(e)).split("\n").slice(0, 6).join("\n      ")}`);
     }
+  }
+  if (policyViolations.length) {
+    failed++;
+    console.log(`  ✗ no Content-Security-Policy violations in the browser console\n      ${[...new Set(policyViolations)].slice(0, 6).join("\n      ")}`);
+  } else {
+    passed++;
+    console.log("  ✓ no Content-Security-Policy violations in the browser console");
   }
   return { passed, failed };
 }

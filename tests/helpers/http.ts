@@ -23,7 +23,8 @@ export async function api(base: string, token: string | null, method: string, pa
 /** A cookie jar + next-auth credentials sign-in, as a browser does it. */
 export class Browser {
   cookies = new Map<string, string>();
-  constructor(readonly base: string) {}
+  /** `headers` go with every request (e.g. the X-Forwarded-For a proxy would add). */
+  constructor(readonly base: string, readonly headers: Record<string, string> = {}) {}
 
   private store(res: Response) {
     for (const line of res.headers.getSetCookie()) {
@@ -38,7 +39,7 @@ export class Browser {
   }
 
   async fetch(path: string, init: RequestInit = {}) {
-    const res = await fetch(this.base + path, { ...init, headers: { cookie: this.cookieHeader, ...(init.headers ?? {}) }, redirect: "manual" });
+    const res = await fetch(this.base + path, { ...init, headers: { ...this.headers, cookie: this.cookieHeader, ...(init.headers ?? {}) }, redirect: "manual" });
     this.store(res);
     return res;
   }
