@@ -9,7 +9,14 @@ export const BROKER_SYNC_USAGE = `usage: certfleet broker-sync --url URL --out D
   --url URL             CertFleet base URL (CERTFLEET_PUBLIC_URL)
   --token T             broker-role API token for the PSK file (or env CERTFLEET_BROKER_TOKEN,
                         which keeps it out of the process list)
-  --ca-file F           CA bundle to trust for an https URL
+  --ca-file F           CertFleet's root CA (PEM): the trust anchor for the server's TLS
+                        certificate and for the CA chain it serves. After the first install,
+                        the installed chain's root is an anchor too; a chain with another root
+                        is refused
+  --accept-new-root     install a chain whose root is not an anchor (once, after CertFleet's
+                        root really changed; not with --interval)
+  --allow-http          allow an http:// URL (the token and the files travel unprotected:
+                        only for a URL that never leaves the host, such as a loopback)
   --out DIR             writes DIR/${OUTPUT_FILES.chain}, DIR/${OUTPUT_FILES.crl}, DIR/${OUTPUT_FILES.psk} (state: DIR/${OUTPUT_FILES.state})
   --format F            PSK file format: mosquitto (identity:hexkey) or emqx (identity:secret)
   --reload-pid N        send SIGHUP to pid N when a file changed
@@ -45,6 +52,8 @@ export function parseBrokerSyncArgs(argv: string[], env: Readonly<Record<string,
         once: { type: "boolean" },
         psk: { type: "boolean" },
         "no-psk": { type: "boolean" },
+        "accept-new-root": { type: "boolean" },
+        "allow-http": { type: "boolean" },
       },
     }));
   } catch (e) {
@@ -79,9 +88,21 @@ export function parseBrokerSyncArgs(argv: string[], env: Readonly<Record<string,
     }
     if (intervalMs < 1000) fail("--interval must be at least 1s");
   }
+  // A loop that accepts any new root would accept an attacker's too, on every tick.
+  if (values["accept-new-root"] && values.interval !== undefined) fail("--accept-new-root is for a single run, not with --interval (accept the new root once, then sync as usual)");
   const token = values.token ?? (env.CERTFLEET_BROKER_TOKEN || undefined);
   return {
-    options: { url: values.url, token, caFile: values["ca-file"], outDir: values.out, format: values.format, psk, reload },
+    options: {
+      url: values.url,
+      token,
+      caFile: values["ca-file"],
+      outDir: values.out,
+      format: values.format,
+      psk,
+      reload,
+      acceptNewRoot: values["accept-new-root"] === true,
+      allowHttp: values["allow-http"] === true,
+    },
     intervalMs,
   };
 }

@@ -27,9 +27,9 @@ export async function bootstrap(log: (line: string) => void = console.log): Prom
   const appliedMigrations = await deployMigrations(cfg.databaseUrl);
   if (appliedMigrations.length) log(`[certfleet] applied migrations: ${appliedMigrations.join(", ")}`);
   if (providerOf(cfg.databaseUrl) === "sqlite") {
-    // WAL: readers are not blocked by a writer; NORMAL sync is durable at checkpoints in WAL mode.
+    // WAL: readers are not blocked by a writer. Persistent in the file; commits stay durable
+    // because every connection runs with synchronous=FULL (lib/sqlite.ts).
     await db().$queryRawUnsafe("PRAGMA journal_mode=WAL");
-    await db().$executeRawUnsafe("PRAGMA synchronous=NORMAL");
   }
   getMasterKey();
   getAuthSecret();

@@ -4,10 +4,11 @@ import { PrismaClient } from "./generated/sqlite/client";
 import { PrismaClient as PgPrismaClient } from "./generated/postgresql/client";
 import { PrismaBetterSqlite3 } from "@prisma/adapter-better-sqlite3";
 import { PrismaPg } from "@prisma/adapter-pg";
-import Database from "better-sqlite3";
+import type Database from "better-sqlite3";
 import pg from "pg";
 import { config } from "./config";
 import { providerOf } from "./db-url";
+import { openSqlite, SQLITE_CONNECTION_PRAGMAS } from "./sqlite";
 
 export type Db = PrismaClient;
 export type Tx = Parameters<Parameters<Db["$transaction"]>[0]>[0];
@@ -18,7 +19,16 @@ function createClient(url: string): Db {
   }
   // WAL lets readers (pages, broker endpoints) run while a writer commits; busy_timeout makes
   // concurrent writers wait instead of failing with SQLITE_BUSY.
-  return new PrismaClient({ adapter: new PrismaBetterSqlite3({ url, timeout: 10_000 }) });
+  return new PrismaClient({ adapter: new DurableSqliteAdapter({ url, timeout: 10_000 }) });
+}
+
+/** Prisma's SQLite adapter with CertFleet's per-connection settings (lib/sqlite.ts: durable commits). */
+class DurableSqliteAdapter extends PrismaBetterSqlite3 {
+  override async connect() {
+    const adapter = await super.connect();
+    await adapter.executeScript(SQLITE_CONNECTION_PRAGMAS);
+    return adapter;
+  }
 }
 
 const g = globalThis as unknown as { __certfleetDb?: Db; __certfleetDirect?: { sqlite?: Database.Database; pg?: pg.Pool } };
@@ -60,7 +70,7 @@ export async function disconnectDb() {
 export function sqliteDirect(): Database.Database {
   const direct = (g.__certfleetDirect ??= {});
   // WAL is set on the file by the bootstrap (it is persistent), so readers never wait for this writer.
-  return (direct.sqlite ??= new Database(config().databaseUrl.replace(/^file:/, ""), { timeout: 0 }));
+  return (direct.sqlite ??= openSqlite(config().databaseUrl.replace(/^file:/, "")));
 }
 
 /** A small pg pool for the same database (the issuance writer needs one connection at a time). */

@@ -96,8 +96,11 @@ export function generateBrokerConfig(options: BrokerConfigOptions): string {
 }
 
 function syncCommand(r: Resolved, format: BrokerKind, reload: string): string[] {
+  // The root, fetched once from /pki/ca/root.pem and compared with `certfleet ca list`, anchors
+  // both TLS and the chain; plain http is accepted only when asked for.
+  const trust = r.url.startsWith("http://") ? "--allow-http" : `--ca-file ${r.dir}/certfleet-root.pem`;
   return [
-    `  certfleet broker-sync --url ${r.url} --token "$CERTFLEET_BROKER_TOKEN" \\`,
+    `  certfleet broker-sync --url ${r.url} ${trust} --token "$CERTFLEET_BROKER_TOKEN" \\`,
     `    --out ${r.dir} --format ${format} ${reload} --interval ${r.interval}`,
   ];
 }

@@ -2,13 +2,27 @@
 // conditional downloads, verification, atomic installs, at most one broker reload.
 import { mkdir, readFile } from "node:fs/promises";
 import path from "node:path";
+import tls from "node:tls";
 import { systemClock, type Clock } from "../pki/clock";
 import type { CrlInfo } from "../pki/crl";
 import { CLOCK_SKEW_MS } from "../pki/validity";
+import { toPem } from "../pki/pem";
 import { OUTPUT_FILES, readFileIfExists, writeFileAtomic, type OutputFile } from "./files";
 import { displayUrl, fetchConditional, type FetchResult } from "./http";
 import { reloadBroker, type ReloadSpec } from "./reload";
-import { RefusedError, identifyCrls, parseCaChain, validatePskFile, verifyCrlSet, type CaChain, type PskFormat } from "./verify";
+import {
+  RefusedError,
+  chainRoots,
+  checkRootsAnchored,
+  identifyCrls,
+  parseCaChain,
+  readTrustAnchors,
+  validatePskFile,
+  verifyCrlSet,
+  type CaChain,
+  type PskFormat,
+  type TrustAnchor,
+} from "./verify";
 
 export type PskMode =
   /** Fetch it when a token is given; a 404 (no PSKs on the server yet) skips it — unless psk.txt is already installed. */
@@ -23,8 +37,16 @@ export interface SyncOptions {
   url: string;
   /** Bearer token of a broker-role API token; only the PSK file needs it. */
   token?: string;
-  /** PEM CA bundle to trust for an https URL. */
+  /**
+   * PEM file with CertFleet's root: trusted for the server's TLS certificate and as the anchor the
+   * downloaded chain's root must match. After the first install, the installed chain's root is an
+   * anchor too.
+   */
   caFile?: string;
+  /** Install a chain whose root is not an anchor (after a deliberate root change). */
+  acceptNewRoot?: boolean;
+  /** Allow an http:// URL: the token and the files then travel unprotected. */
+  allowHttp?: boolean;
   /** Output directory (created when missing). */
   outDir: string;
   /** Broker the PSK file is for. */
@@ -97,7 +119,7 @@ async function loadState(file: string, warnings: string[]): Promise<SyncState> {
   }
 }
 
-export function resourceUrls(base: string, format: PskFormat): Record<Resource, URL> {
+export function resourceUrls(base: string, format: PskFormat, allowHttp = false): Record<Resource, URL> {
   let root: URL;
   try {
     root = new URL(base.endsWith("/") ? base : `${base}/`);
@@ -105,6 +127,12 @@ export function resourceUrls(base: string, format: PskFormat): Record<Resource, 
     throw new Error(`--url "${base}" is not an absolute URL`);
   }
   if (root.protocol !== "http:" && root.protocol !== "https:") throw new Error(`--url must be http or https, got ${root.protocol}`);
+  if (root.protocol === "http:" && !allowHttp) {
+    throw new Error(
+      "--url is http://: the broker token would travel in clear and anyone on the path could hand the broker a CA chain and CRLs. " +
+        "Use CertFleet's https:// URL with --ca-file, or pass --allow-http for a URL that never leaves the host",
+    );
+  }
   if (root.search || root.hash) throw new Error("--url must be the base URL of CertFleet, without query or fragment");
   if (root.username || root.password) throw new Error("--url must not carry credentials; use --token");
   return {
@@ -122,13 +150,18 @@ export async function syncOnce(options: SyncOptions): Promise<SyncResult> {
   const clock = options.clock ?? systemClock;
   const log = options.log ?? (() => undefined);
   const sleep = options.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
-  const urls = resourceUrls(options.url, options.format);
+  const urls = resourceUrls(options.url, options.format, options.allowHttp);
   const out = options.outDir;
   const file = (name: string) => path.join(out, name);
   await mkdir(out, { recursive: true, mode: 0o755 });
-  const ca = options.caFile ? await readFile(options.caFile).catch((e: NodeJS.ErrnoException) => {
-    throw new Error(`--ca-file ${options.caFile}: ${e.code ?? e.message}`);
-  }) : undefined;
+  const caFileText = options.caFile
+    ? (
+        await readFile(options.caFile).catch((e: NodeJS.ErrnoException) => {
+          throw new Error(`--ca-file ${options.caFile}: ${e.code ?? e.message}`);
+        })
+      ).toString("latin1")
+    : undefined;
+  const caFileAnchors = caFileText === undefined ? [] : readTrustAnchors(caFileText, `--ca-file ${options.caFile}`);
 
   const result: SyncResult = { changed: [], skipped: [], warnings: [] };
   const failures: string[] = [];
@@ -140,6 +173,10 @@ export async function syncOnce(options: SyncOptions): Promise<SyncResult> {
     crls: await readFileIfExists(file(OUTPUT_FILES.crl)),
     psk: await readFileIfExists(file(OUTPUT_FILES.psk)),
   };
+  const installedRoots = await readInstalledRoots(installed.chain, clock.now());
+  // TLS trusts CertFleet's root: --ca-file (replacing the system store, like curl --cacert) or
+  // the installed chain's root beside the system store (a public certificate in front also works).
+  const ca = caFileText !== undefined || installedRoots.pem ? [...(caFileText !== undefined ? [caFileText] : tls.rootCertificates), installedRoots.pem].join("\n") : undefined;
   const fetchResource = (resource: Resource, conditional: boolean, token?: string): Promise<FetchResult> => {
     const url = urls[resource];
     const known = state.etags[resource];
@@ -165,6 +202,7 @@ export async function syncOnce(options: SyncOptions): Promise<SyncResult> {
     const chainText = bodyOrInstalled(chainRes, installed.chain, urls.chain);
     const chain = await parseCaChain(chainText, now, chainRes.status === 200 ? "downloaded CA chain" : `installed ${OUTPUT_FILES.chain}`);
     result.warnings.push(...chain.warnings);
+    if (chainRes.status === 200) anchorChain(chain, [...caFileAnchors, ...installedRoots.anchors], installed.chain !== undefined, options.acceptNewRoot === true, result.warnings);
 
     const crlText = bodyOrInstalled(crlRes, installed.crls, urls.crls);
     // Rollback protection only matters for a download; a 304 re-checks the installed set as it is.
@@ -288,6 +326,43 @@ export async function syncOnce(options: SyncOptions): Promise<SyncResult> {
   for (const w of result.warnings) log(`warning: ${w}`);
   if (failures.length) throw new BrokerSyncError(failures, result);
   return result;
+}
+
+/** The roots of the installed ca-chain.pem: trust anchors for the next chain and for TLS. */
+async function readInstalledRoots(installedChain: Buffer | undefined, now: Date): Promise<{ anchors: TrustAnchor[]; pem: string; unreadable?: string }> {
+  if (!installedChain) return { anchors: [], pem: "" };
+  try {
+    const chain = await parseCaChain(installedChain.toString("latin1"), now, `installed ${OUTPUT_FILES.chain}`);
+    const roots = chain.certificates.filter((c) => c.selfSigned);
+    return { anchors: chainRoots(chain), pem: roots.map((c) => toPem(c.der, "CERTIFICATE")).join("") };
+  } catch (e) {
+    return { anchors: [], pem: "", unreadable: message(e) };
+  }
+}
+
+/**
+ * The downloaded chain's roots must be trust anchors (--ca-file, the installed chain's root).
+ * The first install without --ca-file trusts the root the https server presents (its TLS
+ * certificate was checked against the system store) and pins it; an operator who can, gives
+ * --ca-file so that even the first install is anchored.
+ */
+function anchorChain(chain: CaChain, anchors: TrustAnchor[], hadInstalledChain: boolean, acceptNewRoot: boolean, warnings: string[]): void {
+  const roots = chainRoots(chain);
+  const named = roots.map((r) => `"${r.subject}" (SHA-256 ${r.fingerprint})`).join(", ");
+  if (acceptNewRoot) {
+    if (roots.some((r) => !anchors.some((a) => a.issuerKey === r.issuerKey))) warnings.push(`--accept-new-root: now trusting root ${named}`);
+    return;
+  }
+  if (!anchors.length) {
+    if (hadInstalledChain) {
+      throw new RefusedError(
+        `installed ${OUTPUT_FILES.chain} cannot be read, so the downloaded root cannot be compared with it: give --ca-file with CertFleet's root, or --accept-new-root after checking ${named}`,
+      );
+    }
+    warnings.push(`first install without --ca-file: trusting and pinning root ${named}; a chain with another root will be refused`);
+    return;
+  }
+  checkRootsAnchored(chain, anchors, "downloaded CA chain");
 }
 
 /** The text to verify: the download, or the installed file after a 304 Not Modified. */

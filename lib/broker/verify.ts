@@ -3,6 +3,7 @@
 // that would not load, or that is older, staler or less trustworthy than what is installed.
 import { createHash } from "node:crypto";
 import { parseCrlInfo, verifyCrlSignature, type CrlInfo } from "../pki/crl";
+import { fingerprintSha256 } from "../pki/certificate";
 import { parseCertificateParts } from "../pki/der";
 import { splitPemBundle, toPem, type PemBlock } from "../pki/pem";
 import { BasicConstraintsExtension, SubjectKeyIdentifierExtension, X509Certificate } from "../pki/x509";
@@ -84,7 +85,7 @@ export async function parseCaChain(text: string, now: Date, what = "CA chain"): 
     if (cert.getExtension(BasicConstraintsExtension)?.ca !== true) {
       throw new RefusedError(`${what}: "${cert.subject}" is not a CA certificate`);
     }
-    const fingerprint = createHash("sha256").update(block.der).digest("hex");
+    const fingerprint = fingerprintSha256(block.der);
     if (seen.has(fingerprint)) continue;
     seen.add(fingerprint);
     certificates.push({
@@ -124,6 +125,47 @@ export async function parseCaChain(text: string, now: Date, what = "CA chain"): 
   }
   const issuing = issuingCas(certificates);
   return { certificates, issuing, pem: certificates.map((c) => toPem(c.der, "CERTIFICATE")).join(""), warnings };
+}
+
+/** A certificate broker-sync trusts as a root: from --ca-file, or the root of the installed chain. */
+export interface TrustAnchor {
+  subject: string;
+  /** Same key as CaCertificate.issuerKey: a root re-issued with the same name and key stays trusted. */
+  issuerKey: string;
+  /** SHA-256 of the DER, lowercase hex, as `certfleet ca list` prints it. */
+  fingerprint: string;
+}
+
+/** Every certificate of a PEM bundle given as trust anchors (--ca-file). */
+export function readTrustAnchors(text: string, what: string): TrustAnchor[] {
+  return readPemBlocks(text, "CERTIFICATE", what).map((block, i) => {
+    try {
+      return { subject: new X509Certificate(block.der.slice()).subject, issuerKey: issuerKeyOf(block.der), fingerprint: fingerprintSha256(block.der) };
+    } catch (e) {
+      throw new RefusedError(`${what}: certificate ${i + 1} does not parse (${e instanceof Error ? e.message : String(e)})`);
+    }
+  });
+}
+
+/** The self-signed roots of a verified chain. */
+export function chainRoots(chain: CaChain): TrustAnchor[] {
+  return chain.certificates.filter((c) => c.selfSigned).map((c) => ({ subject: c.subject, issuerKey: c.issuerKey, fingerprint: fingerprintSha256(c.der) }));
+}
+
+/**
+ * Refuses a downloaded chain with a root that is not a trust anchor. Without this, whoever can
+ * answer for the URL (a DNS or network position, a stolen server certificate) could install a
+ * root of their own in the broker and have it accept their devices. Every root must be anchored:
+ * an extra root beside the real one would be trusted by the broker just the same.
+ */
+export function checkRootsAnchored(chain: CaChain, anchors: readonly TrustAnchor[], what: string): void {
+  const foreign = chainRoots(chain).filter((root) => !anchors.some((a) => a.issuerKey === root.issuerKey));
+  if (!foreign.length) return;
+  throw new RefusedError(
+    `${what}: root ${foreign.map((r) => `"${r.subject}" (SHA-256 ${r.fingerprint})`).join(", ")} is not a trust anchor ` +
+      `(anchors: ${anchors.map((a) => `"${a.subject}" (SHA-256 ${a.fingerprint})`).join(", ")}). ` +
+      "If CertFleet's root really changed, compare the fingerprint with `npx certfleet ca list` on the server and run broker-sync once with --accept-new-root",
+  );
 }
 
 /**

@@ -10,6 +10,7 @@ import { cursorOf, cursorTime, decodeCursor, encodeCursor } from "./keyset";
 import { announceRevocations, releaseHoldInTx, revokeInTx } from "./revocation";
 import { commitIssued, issueAuditDetails, issuedItem, recordIssuedInTx, type CertificateRow, type IssuedKey } from "./issuance";
 import { findDeviceForIssuance, isSerialCollision } from "./issuance-store";
+import { refuseReservedNames } from "./reserved-names";
 import { caChainPem, caSigner, caUrls, findIssuingCa, type CaRecord } from "./cas";
 import {
   buildPkcs12,
@@ -122,6 +123,7 @@ export async function signDeviceCertificate(params: {
   validityDays?: number;
   clock?: Clock;
 }) {
+  refuseReservedNames(params.deviceName, params.sans);
   return issueCertificate({
     issuer: { certificate: params.ca.certificateDer, signer: await caSigner(params.ca) },
     profile: params.profile ?? "device-client",

@@ -3,10 +3,10 @@
 // then runs on another core while the main thread verifies CSRs and signs the next certificates.
 // Messages: { id, batch, now } in; { id } or { id, error: { code, message } } out.
 import { parentPort, workerData } from "node:worker_threads";
-import Database from "better-sqlite3";
+import { openSqlite } from "../sqlite";
 import { writeSqliteBatch, type IssuedItem } from "./issuance-sqlite";
 
-const conn = new Database((workerData as { path: string }).path, { timeout: 0 });
+const conn = openSqlite((workerData as { path: string }).path);
 
 parentPort!.on("message", ({ id, batch, now }: { id: number; batch: IssuedItem[]; now: Date }) => {
   try {

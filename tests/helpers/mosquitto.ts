@@ -9,9 +9,16 @@ import path from "node:path";
 export const MOSQUITTO_BIN = process.env.MOSQUITTO_BIN ?? "/usr/sbin/mosquitto";
 export const MOSQUITTO_PUB_BIN = process.env.MOSQUITTO_PUB_BIN ?? "mosquitto_pub";
 
-function canConnect(port: number): Promise<boolean> {
+/*
+ * A broker of its own host: Linux routes all of 127/8 to loopback, and a broker must not use
+ * CertFleet's own server names (127.0.0.1 and localhost in tests), for which CertFleet refuses to
+ * issue certificates.
+ */
+export const BROKER_HOST = "127.0.0.2";
+
+function canConnect(host: string, port: number): Promise<boolean> {
   return new Promise((resolve) => {
-    const socket = net.connect({ host: "127.0.0.1", port });
+    const socket = net.connect({ host, port });
     socket.once("connect", () => {
       socket.destroy();
       resolve(true);
@@ -33,7 +40,7 @@ export interface RunningMosquitto {
  * as root: mosquitto would otherwise switch to user "mosquitto", which cannot read the temp dirs),
  * starts mosquitto and waits until every port in `ports` accepts connections.
  */
-export async function startMosquitto(config: string, dir: string, ports: number[], timeoutMs = 10_000): Promise<RunningMosquitto> {
+export async function startMosquitto(config: string, dir: string, ports: number[], timeoutMs = 10_000, host = "127.0.0.1"): Promise<RunningMosquitto> {
   const configFile = path.join(dir, "mosquitto.conf");
   const runtime = ["log_dest stderr", "log_type error", "log_type warning", "log_type notice", "log_type information"];
   if (process.getuid?.() === 0) runtime.unshift("user root");
@@ -58,7 +65,7 @@ export async function startMosquitto(config: string, dir: string, ports: number[
   };
   const deadline = Date.now() + timeoutMs;
   for (const port of ports) {
-    while (!(await canConnect(port))) {
+    while (!(await canConnect(host, port))) {
       if (exited !== undefined) throw new Error(`mosquitto exited (code ${exited}) before listening on ${port}:\n${output}`);
       if (Date.now() > deadline) {
         await stop();
@@ -71,6 +78,8 @@ export async function startMosquitto(config: string, dir: string, ports: number[
 }
 
 export interface PubOptions {
+  /** Default 127.0.0.1. */
+  host?: string;
   port: number;
   cafile?: string;
   cert?: string;
@@ -81,9 +90,9 @@ export interface PubOptions {
   timeoutMs?: number;
 }
 
-/** Runs mosquitto_pub once against 127.0.0.1; resolves with its exit code and output. */
+/** Runs mosquitto_pub once; resolves with its exit code and output. */
 export function mosquittoPub(options: PubOptions): Promise<{ code: number; output: string }> {
-  const args = ["-h", "127.0.0.1", "-p", String(options.port), "-t", "certfleet/test", "-m", "hello", "-q", "1", "-i", `t${process.pid}${Math.random().toString(16).slice(2, 8)}`];
+  const args = ["-h", options.host ?? "127.0.0.1", "-p", String(options.port), "-t", "certfleet/test", "-m", "hello", "-q", "1", "-i", `t${process.pid}${Math.random().toString(16).slice(2, 8)}`];
   if (options.cafile) args.push("--cafile", options.cafile);
   if (options.cert) args.push("--cert", options.cert);
   if (options.key) args.push("--key", options.key);

@@ -21,6 +21,8 @@ export interface TestServer {
   httpsUrl: string;
   port: number;
   httpsPort: number;
+  /** The server process (for tracing it). */
+  pid: number;
   database: TestDatabase;
   env: Record<string, string>;
   logs(): string;
@@ -81,6 +83,7 @@ export async function launchServer(database: TestDatabase, env: Record<string, s
     httpsUrl: `https://127.0.0.1:${httpsPort}`,
     port,
     httpsPort,
+    pid: child.pid!,
     database,
     env: fullEnv,
     logs: () => output,

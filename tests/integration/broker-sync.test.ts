@@ -2,7 +2,7 @@
 // endpoints (/pki/chain.pem, /pki/crls.pem, /api/v1/broker/psk-file) with files made by lib/pki.
 import { spawn, spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import http from "node:http";
 import https from "node:https";
 import type { AddressInfo } from "node:net";
@@ -13,7 +13,7 @@ import { brokerConfigText } from "@/cli/broker-config";
 import { brokerSyncCommand, parseBrokerSyncArgs } from "@/cli/broker-sync";
 import { generateBrokerConfig } from "@/lib/broker/config";
 import { OUTPUT_FILES } from "@/lib/broker/files";
-import { BrokerSyncError, syncOnce, type SyncOptions } from "@/lib/broker/sync";
+import { BrokerSyncError, resourceUrls, syncOnce, type SyncOptions } from "@/lib/broker/sync";
 import { validatePskFile } from "@/lib/broker/verify";
 import { fixedClock } from "@/lib/pki/clock";
 import { freePort, mosquittoPub, startMosquitto, type RunningMosquitto } from "../helpers/mosquitto";
@@ -92,8 +92,9 @@ const cleanups: (() => unknown)[] = [];
 
 const snapshot = (dir: string) =>
   Object.fromEntries([OUTPUT_FILES.chain, OUTPUT_FILES.crl, OUTPUT_FILES.psk].map((f) => [f, existsSync(path.join(dir, f)) ? readFileSync(path.join(dir, f)) : null]));
-const syncArgs = (extra: string[] = []) => ["--url", fake.base, "--token", TOKEN, "--out", out, "--format", "mosquitto", "--once", ...extra];
-const options = (extra: Partial<SyncOptions> = {}): SyncOptions => ({ url: fake.base, token: TOKEN, outDir: out, format: "mosquitto", ...extra });
+// The fake serves plain http on loopback: allowed only with --allow-http (tested below).
+const syncArgs = (extra: string[] = []) => ["--url", fake.base, "--token", TOKEN, "--out", out, "--format", "mosquitto", "--once", "--allow-http", ...extra];
+const options = (extra: Partial<SyncOptions> = {}): SyncOptions => ({ url: fake.base, token: TOKEN, outDir: out, format: "mosquitto", allowHttp: true, ...extra });
 const pub = (device: "A" | "B", port = mtlsPort) => {
   const leaf = device === "A" ? pki.deviceA : pki.deviceB;
   return mosquittoPub({ port, cafile: pki.chainFile, cert: leaf.certFile, key: leaf.keyFile });
@@ -208,6 +209,77 @@ describe.sequential("broker-sync with a real mosquitto", () => {
     expect((await pub("A")).code).not.toBe(0);
   });
 
+  it("refuses a plain http URL without --allow-http, before anything is requested", async () => {
+    const before = fake.requests.length;
+    const dir = path.join(work, "no-http");
+    const cli = await runCliProcess(["--url", fake.base, "--token", TOKEN, "--out", dir, "--format", "mosquitto", "--once"]);
+    expect(cli.code).toBe(1);
+    expect(cli.stderr).toMatch(/--url is http:\/\/: the broker token would travel in clear[\s\S]*--allow-http/);
+    expect(cli.stderr).not.toContain(TOKEN);
+    expect(fake.requests.length).toBe(before);
+    expect(existsSync(path.join(dir, OUTPUT_FILES.chain))).toBe(false);
+    expect(() => resourceUrls("http://pki.example.com", "mosquitto")).toThrow(/--allow-http/);
+    expect(resourceUrls("http://127.0.0.1:3000", "mosquitto", true).chain.href).toBe("http://127.0.0.1:3000/pki/chain.pem");
+  });
+
+  it("pins the root: another root is refused (files kept, exit 1) until --accept-new-root; --ca-file anchors the first install", async () => {
+    const other = await createBrokerPki(); // same CA names, other keys: what an impostor would serve
+    cleanups.push(() => other.cleanup());
+    const server = await new FakeCertFleet().start();
+    cleanups.push(() => server.close());
+    const dir = path.join(work, "pinned");
+    const run = (extra: string[] = []) => runCliProcess(["--url", server.base, "--out", dir, "--format", "mosquitto", "--no-psk", "--once", "--allow-http", ...extra]);
+    const serve = async (p: BrokerPki, number: bigint) => {
+      server.chain = p.chainPem;
+      server.crls = await p.crl({ number });
+    };
+
+    // First install without --ca-file: the root is trusted and pinned, and the output says so.
+    await serve(pki, 1n);
+    const first = await run();
+    expect(first.code, first.stderr).toBe(0);
+    expect(first.stderr).toMatch(/first install without --ca-file: trusting and pinning root "CN=CertFleet Test Root CA/);
+    const installed = snapshot(dir);
+
+    // A server (or whoever answers for its URL) now serves another root: refused, nothing changes.
+    await serve(other, 50n);
+    const refused = await run();
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/root "CN=CertFleet Test Root CA, O=CertFleet Tests" \(SHA-256 [0-9a-f]{64}\) is not a trust anchor/);
+    expect(refused.stderr).toMatch(/--accept-new-root/);
+    expect(snapshot(dir)).toEqual(installed);
+
+    // The real chain with an extra root beside it is refused too: the broker would trust both.
+    server.chain = pki.chainPem + other.chainPem;
+    server.crls = (await pki.crl({ number: 2n })) + (await other.crl({ number: 50n }));
+    expect((await run()).code).toBe(1);
+    expect(snapshot(dir)).toEqual(installed);
+
+    // A deliberate root change: accepted once, then the new root is the anchor and the old one is refused.
+    await serve(other, 50n);
+    expect((await runCliProcess(["--url", server.base, "--out", dir, "--format", "mosquitto", "--allow-http", "--accept-new-root", "--interval", "5m"])).stderr).toMatch(/not with --interval/);
+    const accepted = await run(["--accept-new-root"]);
+    expect(accepted.code, accepted.stderr).toBe(0);
+    expect(accepted.stderr).toMatch(/--accept-new-root: now trusting root/);
+    expect(readFileSync(path.join(dir, OUTPUT_FILES.chain), "utf8")).toBe(other.chainPem);
+    await serve(pki, 3n);
+    expect((await run()).code).toBe(1);
+    expect(readFileSync(path.join(dir, OUTPUT_FILES.chain), "utf8")).toBe(other.chainPem);
+
+    // --ca-file is the anchor of a first install: a chain with any other root is refused.
+    const anchored = path.join(work, "anchored");
+    const rootFile = path.join(work, "pinned-root.pem");
+    writeFileSync(rootFile, other.root.pem);
+    const wrong = await runCliProcess(["--url", server.base, "--out", anchored, "--format", "mosquitto", "--no-psk", "--once", "--allow-http", "--ca-file", rootFile]);
+    expect(wrong.code).toBe(1);
+    expect(wrong.stderr).toMatch(/is not a trust anchor/);
+    expect(existsSync(path.join(anchored, OUTPUT_FILES.chain))).toBe(false);
+    writeFileSync(rootFile, pki.root.pem);
+    const right = await runCliProcess(["--url", server.base, "--out", anchored, "--format", "mosquitto", "--no-psk", "--once", "--allow-http", "--ca-file", rootFile]);
+    expect(right.code, right.stderr).toBe(0);
+    expect(right.stderr).not.toMatch(/first install without --ca-file/);
+  });
+
   it("downloads nothing and does not reload when nothing changed (ETag / 304)", async () => {
     fake.crls = crlRevokingA;
     fake.psk = GOOD_PSK;
@@ -281,7 +353,7 @@ describe.sequential("broker-sync with a real mosquitto", () => {
       local.chain = pki.chainPem;
       local.crls = await pki.crl({ number: 9n, thisUpdate: new Date(Date.now() + 20_000) });
       const waits: number[] = [];
-      const result = await syncOnce({ url: local.base, outDir: dir, format: "mosquitto", sleep: async (ms) => void waits.push(ms) });
+      const result = await syncOnce({ url: local.base, outDir: dir, format: "mosquitto", allowHttp: true, sleep: async (ms) => void waits.push(ms) });
       expect(waits).toHaveLength(1);
       expect(waits[0]).toBeGreaterThan(15_000);
       expect(result.changed).toContain(OUTPUT_FILES.crl);

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { execFileSync, spawnSync } from "node:child_process";
 import { mkdirSync, readFileSync } from "node:fs";
 import { startServer, type TestServer } from "../helpers/server";
-import { freePort, mosquittoPub, startMosquitto, type RunningMosquitto } from "../helpers/mosquitto";
+import { BROKER_HOST, freePort, mosquittoPub, startMosquitto, type RunningMosquitto } from "../helpers/mosquitto";
 import { api } from "../helpers/http";
 import { Workdir } from "../helpers/openssl";
 
@@ -19,9 +19,9 @@ describe("Mosquitto with mTLS and a CRL kept by broker-sync", () => {
 
   const env = () => ({ ...process.env, ...server.env });
   const sync = () =>
-    spawnSync(process.execPath, ["cli/bin.mjs", "broker-sync", "--url", server.url, "--out", work.path("broker"), "--format", "mosquitto", "--no-psk", "--once", ...(broker ? ["--reload-pid", String(broker.pid)] : [])], { env: env(), encoding: "utf8" });
+    spawnSync(process.execPath, ["cli/bin.mjs", "broker-sync", "--url", server.url, "--out", work.path("broker"), "--format", "mosquitto", "--no-psk", "--once", "--allow-http", ...(broker ? ["--reload-pid", String(broker.pid)] : [])], { env: env(), encoding: "utf8" });
   // Devices trust the broker through the same CA chain broker-sync installs.
-  const pub = (name: string) => mosquittoPub({ port, cafile: work.path("broker/ca-chain.pem"), cert: work.path(`${name}.pem`), key: work.path(`${name}.key`) });
+  const pub = (name: string) => mosquittoPub({ host: BROKER_HOST, port, cafile: work.path("broker/ca-chain.pem"), cert: work.path(`${name}.pem`), key: work.path(`${name}.key`) });
 
   async function enroll(name: string, extra: Record<string, unknown> = {}) {
     const device = await api(server.url, token, "POST", "/api/v1/devices", { name });
@@ -40,13 +40,13 @@ describe("Mosquitto with mTLS and a CRL kept by broker-sync", () => {
     await enroll("sensor-1");
     await enroll("sensor-2");
     // The broker's own identity: a broker-server certificate from CertFleet for the address devices dial.
-    await enroll("broker-1", { profile: "broker-server", sans: { ip: ["127.0.0.1"], dns: ["localhost"] } });
+    await enroll("broker-1", { profile: "broker-server", sans: { ip: [BROKER_HOST], dns: ["mqtt.test"] } });
     const first = sync();
     expect(first.status, first.stderr).toBe(0);
     port = await freePort();
     broker = await startMosquitto(
       [
-        `listener ${port} 127.0.0.1`,
+        `listener ${port} ${BROKER_HOST}`,
         `cafile ${work.path("broker/ca-chain.pem")}`,
         `certfile ${work.path("broker-1.pem")}`,
         `keyfile ${work.path("broker-1.key")}`,
@@ -57,6 +57,8 @@ describe("Mosquitto with mTLS and a CRL kept by broker-sync", () => {
       ].join("\n") + "\n",
       work.dir,
       [port],
+      10_000,
+      BROKER_HOST,
     );
   });
   afterAll(async () => {

@@ -123,6 +123,22 @@ describe.each(testProviders())("review mends on %s", (provider) => {
     expect(await db().device.count()).toBe(before);
   });
 
+  it("refuses device and broker certificates for CertFleet's own server names, and stores nothing", async () => {
+    // Defaults here: CERTFLEET_TLS_HOSTS=localhost,127.0.0.1 and a public URL on localhost.
+    const named = await createDevice(operator, { name: "localhost" });
+    const gateway = await createDevice(operator, { name: "gateway-7" });
+    const before = await db().certificate.count();
+    const broker = (sans: { dns?: string[]; ip?: string[] }) =>
+      issueDeviceCertificate(operator, gateway.id, ZIssueCertificate.parse({ generateKey: { algorithm: "EC-P256" }, profile: "broker-server", sans }));
+    const refusal = (e: unknown) => (e instanceof AppError ? `${e.code}: ${e.message}` : String(e));
+    expect(refusal(await issue(named.id).catch((e) => e))).toMatch(/^FORBIDDEN: The common name \(the device name\) "localhost" is one of CertFleet's own server names/);
+    expect(refusal(await broker({ dns: ["LocalHost."] }).catch((e) => e))).toMatch(/^FORBIDDEN: The DNS name "LocalHost\." is one of CertFleet's own server names \(localhost/);
+    expect(refusal(await broker({ dns: ["mqtt.example.net"], ip: ["127.0.0.1"] }).catch((e) => e))).toMatch(/^FORBIDDEN: The IP address "127\.0\.0\.1"/);
+    expect(await db().certificate.count()).toBe(before);
+    // Other names of the same host (a broker beside CertFleet) are fine.
+    await expect(broker({ dns: ["mqtt.example.net", "x.localhost"], ip: ["127.0.0.2"] })).resolves.toMatchObject({ certificate: { profile: "broker-server" } });
+  });
+
   it("lets one of twenty concurrent PSK rotations win, tells the others which key did, and keeps at most two keys live", async () => {
     const device = await createDevice(operator, { name: "psk-race" });
     await createOrRotatePsk(operator, device.id, {});
