@@ -6,6 +6,7 @@ import { SYSTEM_ACTOR } from "../lib/auth/roles";
 import { appendAudit } from "../lib/services/audit";
 import { caUrls, defaultIssuingCa } from "../lib/services/cas";
 import { signDeviceCertificate } from "../lib/services/certificates";
+import { createOrRotatePsk, revokeDevicePsk } from "../lib/services/psk";
 import { exportSpki, generateKeyPair, fixedClock } from "../lib/pki";
 import { REVOCATION_REASONS } from "../lib/pki/crl";
 
@@ -98,5 +99,33 @@ export async function seedDemoFleet(count = 3000, log: (line: string) => void = 
     await tx.certificateAuthority.update({ where: { id: ca.id }, data: { crlUris: JSON.stringify([...uris]), revocationVersion: { increment: 1 } } });
     await appendAudit(tx, SYSTEM_ACTOR, { action: "demo.seed", targetType: "ca", targetId: ca.id, details: { devices: count, revoked: revokedCount } });
   });
-  log(`[certfleet] demo fleet: ${count} devices with certificates (${revokedCount} revoked) in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  const psks = await seedDemoPsks(count);
+  log(
+    `[certfleet] demo fleet: ${count} devices with certificates (${revokedCount} revoked), ${psks.created} PSKs ` +
+      `(${psks.overlapping} mid-rotation, ${psks.revoked} revoked) in ${((Date.now() - started) / 1000).toFixed(1)} s`,
+  );
+}
+
+/**
+ * PSKs for about one active device in twelve, through the PSK service (sealed keys, audit events,
+ * the broker files' change marker): some mid-rotation with an overlap window, so both identities
+ * are in the broker files, and some revoked, so the EMQX file carries their tombstones. The keys
+ * are never shown: a demo operator rotates or reveals them like any other.
+ */
+async function seedDemoPsks(count: number) {
+  const devices = await db().device.findMany({ where: { status: "active", name: { startsWith: "demo-" } }, select: { id: true }, orderBy: { name: "asc" } });
+  const chosen = devices.filter((_, i) => i % 12 === 1).slice(0, Math.ceil(count / 12));
+  let overlapping = 0;
+  let revoked = 0;
+  for (const [i, device] of chosen.entries()) {
+    await createOrRotatePsk(SYSTEM_ACTOR, device.id, {});
+    if (i % 8 === 3) {
+      await createOrRotatePsk(SYSTEM_ACTOR, device.id, { overlapSeconds: 7 * 86_400 });
+      overlapping++;
+    } else if (i % 8 === 6) {
+      await revokeDevicePsk(SYSTEM_ACTOR, device.id);
+      revoked++;
+    }
+  }
+  return { created: chosen.length, overlapping, revoked };
 }

@@ -194,7 +194,7 @@ export function InventoryTable({ items, nextCursor, prevCursor, total, filter, f
                         </div>
                       </>
                     ) : (
-                      <span className="text-zinc-400">—</span>
+                      <span className="text-zinc-500">—</span>
                     )}
                   </td>
                   <td className="max-w-36 truncate px-3 font-mono text-xs text-zinc-600" title={d.certificate?.serialHex}>
@@ -211,7 +211,7 @@ export function InventoryTable({ items, nextCursor, prevCursor, total, filter, f
                     </div>
                   </td>
                   <td className="px-3">
-                    {d.hasPsk ? <KeyRound className="size-4 text-sky-600" aria-label="Has a PSK" /> : <span className="text-zinc-300" aria-label="No PSK">—</span>}
+                    {d.hasPsk ? <KeyRound className="size-4 text-sky-600" aria-label="Has a PSK" /> : <span className="text-zinc-500" aria-label="No PSK">—</span>}
                   </td>
                   <td className="hidden px-3 text-xs whitespace-nowrap text-zinc-500 tabular-nums xl:table-cell">{formatDate(d.createdAt)}</td>
                 </tr>
@@ -224,7 +224,7 @@ export function InventoryTable({ items, nextCursor, prevCursor, total, filter, f
       <div className="flex flex-wrap items-center justify-between gap-3 border-t border-zinc-200 px-3 py-2.5 text-sm text-zinc-600">
         <span data-testid="match-count">
           {totalText} device{total === 1 ? "" : "s"}
-          {filtered && <span className="text-zinc-400"> matching</span>}
+          {filtered && <span className="text-zinc-500"> matching</span>}
         </span>
         <div className="flex items-center gap-2">
           <label htmlFor="page-size" className="text-xs text-zinc-500">Rows</label>

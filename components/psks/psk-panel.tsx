@@ -138,7 +138,7 @@ export function PskPanel({ deviceId, deviceName, psks, canWrite, canReveal, devi
           <ul className="mt-2 space-y-1">
             {past.map((p) => (
               <li key={p.id} className="flex justify-between gap-2">
-                <span className="font-mono text-zinc-700">{p.identity} <span className="text-zinc-400">v{p.version}</span></span>
+                <span className="font-mono text-zinc-700">{p.identity} <span className="text-zinc-500">v{p.version}</span></span>
                 <span className="text-zinc-500">{p.status} {p.revokedAt ? relativeTime(p.revokedAt, now) : p.expiresAt ? relativeTime(p.expiresAt, now) : ""}</span>
               </li>
             ))}

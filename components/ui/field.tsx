@@ -4,7 +4,7 @@ import { cn } from "./cn";
 
 /** Input look without a width: for inline controls (filters, table cells) that size to content. */
 export const controlBase =
-  "block rounded-md border border-zinc-300 bg-white px-2.5 text-sm text-zinc-900 shadow-xs outline-none placeholder:text-zinc-400 " +
+  "block rounded-md border border-zinc-300 bg-white px-2.5 text-sm text-zinc-900 shadow-xs outline-none placeholder:text-zinc-500 " +
   "focus:border-zinc-500 focus:ring-2 focus:ring-zinc-200 disabled:bg-zinc-50 disabled:text-zinc-500 aria-[invalid=true]:border-red-400 aria-[invalid=true]:ring-red-100";
 
 export const controlClasses = `${controlBase} w-full`;

@@ -10,6 +10,7 @@ import { issueAuditDetails, issuedItem, recordIssuedInTx } from "./issuance";
 import { exportPkcs8, exportSpki, generateKeyPair, toPem, type KeyAlgorithm } from "../pki";
 import { mapHeader, markDuplicates, validateImportRow, type ImportRowResult, type TImportChunk } from "../validation/import";
 import { AppError } from "../errors";
+import { reservedNameProblem } from "./reserved-names";
 
 export interface ImportChunkResult {
   rows: ImportRowResult[];
@@ -24,6 +25,14 @@ function validateChunk(chunk: TImportChunk): ImportRowResult[] {
   if (errors.length) throw new AppError("VALIDATION", errors.join("; "), [{ path: "header", message: errors.join("; ") }]);
   const rows = chunk.rows.map((r) => validateImportRow(columns, r.cells, r.line));
   markDuplicates(rows);
+  if (chunk.credentials) {
+    // A row whose certificate would be refused is reported like any other bad row (in the dry
+    // run too), instead of failing the whole chunk at signing.
+    for (const r of rows) {
+      const problem = r.errors.length ? null : reservedNameProblem(r.name, undefined);
+      if (problem) r.errors.push({ field: "name", message: problem });
+    }
+  }
   return rows;
 }
 

@@ -42,10 +42,10 @@ function covers(name: string, reserved: string): boolean {
 }
 
 /**
- * Refuses a device certificate whose common name (the device name) or subject alternative names
- * cover one of CertFleet's own server names.
+ * Why a device certificate with this common name (the device name) and these subject alternative
+ * names must not be issued — one of them covers one of CertFleet's own server names — or null.
  */
-export function refuseReservedNames(commonName: string, sans: SubjectAltNames | undefined): void {
+export function reservedNameProblem(commonName: string, sans: SubjectAltNames | undefined): string | null {
   const reserved = reservedServerNames();
   const candidates = [
     { what: "common name (the device name)", value: commonName },
@@ -55,12 +55,18 @@ export function refuseReservedNames(commonName: string, sans: SubjectAltNames | 
   for (const { what, value } of candidates) {
     for (const name of reserved) {
       if (covers(value, name)) {
-        throw new AppError(
-          "FORBIDDEN",
+        return (
           `The ${what} "${value}" is one of CertFleet's own server names (${name}, from CERTFLEET_TLS_HOSTS or CERTFLEET_PUBLIC_URL): ` +
-            "a certificate for it would let its holder impersonate CertFleet, so it is not issued",
+          "a certificate for it would let its holder impersonate CertFleet, so it is not issued"
         );
       }
     }
   }
+  return null;
+}
+
+/** Throws FORBIDDEN with reservedNameProblem's message. */
+export function refuseReservedNames(commonName: string, sans: SubjectAltNames | undefined): void {
+  const problem = reservedNameProblem(commonName, sans);
+  if (problem) throw new AppError("FORBIDDEN", problem);
 }

@@ -1,7 +1,8 @@
 // E2E harness: the production server with the demo fleet on free ports and its own data directory,
 // Debian's Chromium driven by playwright-core, a tiny test registry, and screenshots.
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync } from "node:fs";
+import { createRequire } from "node:module";
 import path from "node:path";
 import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
 import { createTestDatabase } from "../helpers/databases";
@@ -74,11 +75,42 @@ export async function signIn(page: Page, email: string, password: string) {
   await page.getByTestId("who").waitFor();
 }
 
+/**
+ * Every state worth a screenshot is also checked with axe-core against WCAG 2.0/2.1 A and AA (and
+ * the run fails on any violation), so each page, signed-in role and open dialog the suite visits
+ * is held to it.
+ */
 export async function screenshot(page: Page, name: string) {
   mkdirSync(RESULTS, { recursive: true });
   const file = path.join(RESULTS, `${name}.png`);
   await page.screenshot({ path: file, fullPage: true });
+  await checkAccessibility(page, name);
   return file;
+}
+
+const AXE_SOURCE = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
+const WCAG_2_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"];
+const a11yViolations: string[] = [];
+export const a11yChecked: string[] = [];
+
+interface AxeViolation {
+  id: string;
+  impact: string | null;
+  help: string;
+  nodes: { target: unknown[]; failureSummary?: string }[];
+}
+
+/** Runs axe-core in the page (evaluated through the DevTools protocol, so the page's CSP does not apply). */
+export async function checkAccessibility(page: Page, name: string): Promise<void> {
+  await page.evaluate(`if (!window.axe) { ${AXE_SOURCE} }`);
+  const violations = (await page.evaluate(
+    `axe.run(document, { runOnly: { type: "tag", values: ${JSON.stringify(WCAG_2_AA)} }, resultTypes: ["violations"] }).then((r) => r.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.map((n) => ({ target: n.target, failureSummary: n.failureSummary })) })))`,
+  )) as AxeViolation[];
+  a11yChecked.push(name);
+  for (const v of violations) {
+    const where = v.nodes.slice(0, 3).map((n) => `${JSON.stringify(n.target)}${n.failureSummary ? ` — ${n.failureSummary.split("\n").slice(1, 2).join(" ").trim()}` : ""}`).join("; ");
+    a11yViolations.push(`${name} (${page.url().replace(/^https?:\/\/[^/]+/, "")}): ${v.id} [${v.impact}] ${v.help} — ${v.nodes.length} element(s): ${where}`);
+  }
 }
 
 // ---- a minimal test registry: sequential, named, timed; failures do not stop the run ---------
@@ -111,6 +143,13 @@ export async function runTests(): Promise<{ passed: number; failed: number }> {
       failed++;
       console.log(`  ✗ ${t.name} (${Date.now() - started} ms)\n      ${(e instanceof Error ? (e.stack ?? e.message) : String(e)).split("\n").slice(0, 6).join("\n      ")}`);
     }
+  }
+  if (a11yViolations.length) {
+    failed++;
+    console.log(`  ✗ no WCAG 2 A/AA violation (axe-core) in ${a11yChecked.length} checked states\n      ${a11yViolations.slice(0, 40).join("\n      ")}`);
+  } else {
+    passed++;
+    console.log(`  ✓ no WCAG 2 A/AA violation (axe-core) in ${a11yChecked.length} checked states: ${a11yChecked.join(", ")}`);
   }
   if (policyViolations.length) {
     failed++;

@@ -384,6 +384,88 @@ test("viewer: no Renew/Revoke controls, and a forged server action is refused", 
   }
 });
 
+test("accessibility: every page for an admin and a viewer, and the dialogs open (axe-core, WCAG 2 A/AA)", async () => {
+  const pskDevice = await db().device.findFirst({ where: { hasPsk: true, status: "active" }, orderBy: { name: "asc" } });
+  assert(pskDevice, "the demo fleet has a device with a PSK");
+  const device = await pickDevice({ skip: renewed ? [renewed.deviceId] : [] });
+  const pages: [string, string, string][] = [
+    ["/", "expiry-chart", "a11y-overview"],
+    ["/devices", "inventory", "a11y-devices"],
+    ["/devices?hasPsk=true", "inventory", "a11y-devices-psk"],
+    [`/devices/${pskDevice.id}`, "psk-panel", "a11y-device-psk"],
+    ["/devices/import", "", "a11y-import"],
+    ["/cas", "", "a11y-cas"],
+    ["/audit", "audit-table", "a11y-audit"],
+    ["/settings", "users-table", "a11y-settings"],
+  ];
+  for (const [url, ready, name] of pages) {
+    await page.goto(url);
+    if (ready) await page.getByTestId(ready).first().waitFor();
+    await screenshot(page, name);
+  }
+  // Dialogs, open: new device, add user, revoke, the bulk dialog.
+  await page.goto("/devices");
+  await page.getByRole("button", { name: /New device/ }).click();
+  await page.getByRole("dialog").waitFor();
+  await screenshot(page, "a11y-dialog-new-device");
+  await page.keyboard.press("Escape");
+  await page.goto(`/devices/${device.id}`);
+  await page.getByTestId("revoke").first().click();
+  await page.getByRole("dialog").waitFor();
+  await screenshot(page, "a11y-dialog-revoke");
+  await page.keyboard.press("Escape");
+  await page.goto("/settings");
+  await page.getByTestId("add-user").click();
+  await page.getByRole("dialog").waitFor();
+  await screenshot(page, "a11y-dialog-add-user");
+  await page.keyboard.press("Escape");
+
+  const viewerCtx = await newContext(chrome.browser, server.url);
+  const vp = await viewerCtx.newPage();
+  try {
+    await signIn(vp, VIEWER.email, VIEWER.password);
+    for (const [url, ready, name] of pages.filter(([u]) => !u.startsWith("/devices/import") && u !== "/settings")) {
+      await vp.goto(url);
+      if (ready) await vp.getByTestId(ready).first().waitFor();
+      await screenshot(vp, `${name}-viewer`);
+    }
+  } finally {
+    await viewerCtx.close();
+  }
+});
+
+test("keyboard: the device page's actions are reachable by Tab; a dialog keeps focus inside and gives it back", async () => {
+  const device = await pickDevice({ skip: renewed ? [renewed.deviceId] : [] });
+  await page.goto(`/devices/${device.id}`);
+  await page.getByTestId("device-name").waitFor();
+  await page.locator("body").click({ position: { x: 1, y: 1 } });
+  const reached = new Set<string>();
+  for (let i = 0; i < 80; i++) {
+    await page.keyboard.press("Tab");
+    const label = await page.evaluate(() => {
+      const el = document.activeElement as HTMLElement | null;
+      return el ? (el.dataset.testid ?? el.getAttribute("aria-label") ?? el.textContent ?? "").trim() : "";
+    });
+    reached.add(label);
+    if (label === "revoke") break;
+  }
+  for (const want of ["renew", "revoke"]) assert(reached.has(want), `Tab reaches "${want}" (reached: ${[...reached].slice(0, 40).join(" | ")})`);
+
+  // Open the revoke dialog from the keyboard; Tab and Shift+Tab stay inside it; Escape gives focus back.
+  await page.keyboard.press("Enter");
+  const dialog = page.getByRole("dialog");
+  await dialog.waitFor();
+  for (const key of [...Array(12).fill("Tab"), ...Array(6).fill("Shift+Tab")]) {
+    await page.keyboard.press(key);
+    const inside = await page.evaluate(() => !!document.activeElement?.closest("dialog[open]"));
+    assert(inside, `focus left the open dialog after ${key}`);
+  }
+  await page.keyboard.press("Escape");
+  await dialog.waitFor({ state: "hidden" });
+  const back = await page.evaluate(() => (document.activeElement as HTMLElement | null)?.dataset.testid ?? document.activeElement?.tagName);
+  assertEqual(back, "revoke", "focus after the dialog closed");
+});
+
 let result = { passed: 0, failed: 1 };
 try {
   result = await runTests();

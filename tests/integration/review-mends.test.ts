@@ -16,6 +16,7 @@ import { forgetCrlStateForTests, refreshCrl } from "@/lib/services/crl";
 import { forgetSignersForTests } from "@/lib/services/cas";
 import { createOrRotatePsk, listDevicePsks } from "@/lib/services/psk";
 import { csvCell } from "@/lib/services/export";
+import { importChunk, previewImportChunk } from "@/lib/services/import";
 import { ZCertificateQuery, ZIssueCertificate } from "@/lib/validation/certificates";
 import { ZNewDevice } from "@/lib/validation/devices";
 import { ZInventoryQuery } from "@/lib/validation/inventory";
@@ -137,6 +138,15 @@ describe.each(testProviders())("review mends on %s", (provider) => {
     expect(await db().certificate.count()).toBe(before);
     // Other names of the same host (a broker beside CertFleet) are fine.
     await expect(broker({ dns: ["mqtt.example.net", "x.localhost"], ip: ["127.0.0.2"] })).resolves.toMatchObject({ certificate: { profile: "broker-server" } });
+
+    // A CSV import with generated credentials reports such a row (dry run and import) and creates the others.
+    const chunk = { header: ["name"], rows: [{ line: 2, cells: ["LOCALHOST"] }, { line: 3, cells: ["import-ok-1"] }], credentials: { algorithm: "EC-P256" as const } };
+    const preview = await previewImportChunk(operator, chunk);
+    expect(preview.rows.map((r) => r.errors.map((e) => e.message).join())).toEqual([expect.stringMatching(/one of CertFleet's own server names/), ""]);
+    const imported = await importChunk(operator, chunk);
+    expect(imported.created).toBe(1);
+    expect(imported.credentials?.map((c) => c.name)).toEqual(["import-ok-1"]);
+    expect(await db().device.count({ where: { name: "LOCALHOST" } })).toBe(0);
   });
 
   it("lets one of twenty concurrent PSK rotations win, tells the others which key did, and keeps at most two keys live", async () => {

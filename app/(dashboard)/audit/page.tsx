@@ -98,7 +98,7 @@ export default async function AuditPage({ searchParams }: { searchParams: Promis
                   const link = e.targetType && e.targetId ? TARGET_LINKS[e.targetType]?.(e.targetId) : undefined;
                   return (
                     <tr key={e.seq} className="border-b border-zinc-100 align-top last:border-0 hover:bg-zinc-50/60">
-                      <td className="px-3 py-2 text-right font-mono text-xs text-zinc-400 tabular-nums">{e.seq}</td>
+                      <td className="px-3 py-2 text-right font-mono text-xs text-zinc-500 tabular-nums">{e.seq}</td>
                       <td className="px-3 py-2 text-xs whitespace-nowrap text-zinc-600 tabular-nums">{formatDateTime(e.at).replace(" UTC", "")}</td>
                       <td className="max-w-48 truncate px-3 py-2 text-xs text-zinc-700" title={e.actor}>{e.actorLabel}</td>
                       <td className="px-3 py-2"><Badge tone={auditTone(e.action)}>{auditLabel(e.action)}</Badge></td>
@@ -110,7 +110,7 @@ export default async function AuditPage({ searchParams }: { searchParams: Promis
                             {typeof details.serial === "string" && details.serial !== subject && <div className="font-mono text-[11px] text-zinc-500">{details.serial}</div>}
                           </>
                         ) : (
-                          <span className="text-zinc-400">—</span>
+                          <span className="text-zinc-500">—</span>
                         )}
                       </td>
                       <td className="px-3 py-2">
@@ -120,7 +120,7 @@ export default async function AuditPage({ searchParams }: { searchParams: Promis
                             <pre className="mt-1 max-w-xl overflow-x-auto rounded bg-zinc-50 p-2 font-mono text-[11px] text-zinc-700">{JSON.stringify(details, null, 2)}</pre>
                           </details>
                         ) : (
-                          <span className="text-xs text-zinc-400">—</span>
+                          <span className="text-xs text-zinc-500">—</span>
                         )}
                       </td>
                     </tr>

@@ -166,7 +166,7 @@ export default async function DevicePage({ params }: { params: Promise<{ id: str
             <CardBody>
               <dl className="grid grid-cols-[7rem_1fr] gap-x-3 gap-y-2 text-sm">
                 <Field label="Id"><span className="font-mono text-xs">{device.id}</span></Field>
-                <Field label="External id">{device.externalId ?? <span className="text-zinc-400">—</span>}</Field>
+                <Field label="External id">{device.externalId ?? <span className="text-zinc-500">—</span>}</Field>
                 <Field label="Tags">
                   {device.tags.length ? (
                     <span className="flex flex-wrap gap-1">
@@ -175,7 +175,7 @@ export default async function DevicePage({ params }: { params: Promise<{ id: str
                       ))}
                     </span>
                   ) : (
-                    <span className="text-zinc-400">—</span>
+                    <span className="text-zinc-500">—</span>
                   )}
                 </Field>
                 {metadata.map(([k, v]) => (
