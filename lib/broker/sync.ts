@@ -3,7 +3,7 @@
 import { mkdir, readFile } from "node:fs/promises";
 import path from "node:path";
 import { systemClock, type Clock } from "../pki/clock";
-import type { CrlInfo } from "../pki/crl";
+import type { CrlInfo } from "../pki/crl-reader";
 import { CLOCK_SKEW_MS } from "../pki/validity";
 import { OUTPUT_FILES, readFileIfExists, writeFileAtomic, type OutputFile } from "./files";
 import { displayUrl, fetchConditional, type FetchResult } from "./http";
