@@ -380,25 +380,22 @@ export function writeTimeFields(
   } else {
     out[pos++] = TAG_GENERALIZED_TIME;
     out[pos++] = 15;
-    const century = Math.floor(year / 100);
-    out[pos++] = 48 + Math.floor(century / 10);
-    out[pos++] = 48 + (century % 10);
+    pos = twoDigits(out, pos, Math.floor(year / 100));
   }
-  const yy = year % 100;
-  out[pos++] = 48 + Math.floor(yy / 10);
-  out[pos++] = 48 + (yy % 10);
-  out[pos++] = 48 + Math.floor(month / 10);
-  out[pos++] = 48 + (month % 10);
-  out[pos++] = 48 + Math.floor(day / 10);
-  out[pos++] = 48 + (day % 10);
-  out[pos++] = 48 + Math.floor(hours / 10);
-  out[pos++] = 48 + (hours % 10);
-  out[pos++] = 48 + Math.floor(minutes / 10);
-  out[pos++] = 48 + (minutes % 10);
-  out[pos++] = 48 + Math.floor(seconds / 10);
-  out[pos++] = 48 + (seconds % 10);
+  pos = twoDigits(out, pos, year % 100);
+  pos = twoDigits(out, pos, month);
+  pos = twoDigits(out, pos, day);
+  pos = twoDigits(out, pos, hours);
+  pos = twoDigits(out, pos, minutes);
+  pos = twoDigits(out, pos, seconds);
   out[pos++] = 0x5a; // Z
   return pos;
+}
+
+function twoDigits(out: Uint8Array, pos: number, n: number): number {
+  out[pos] = 48 + Math.floor(n / 10);
+  out[pos + 1] = 48 + (n % 10);
+  return pos + 2;
 }
 
 /** GeneralizedTime YYYYMMDDHHMMSSZ whatever the year (RFC 6960 times). */
