@@ -56,7 +56,7 @@ if (mode === "--db") {
   process.exit(0); // the scheduler-free service leaves only the Prisma pool open
 } else {
   const { createIssuingCa, createRootCa } = await import("../lib/pki");
-  const { buildCrl } = await import("../lib/pki/crl");
+  const { buildCrl } = await import("../lib/pki/crl-writer");
   const root = await createRootCa({ subject: "CN=Bench Root" });
   const ca = await createIssuingCa({ parent: root, subject: "CN=Bench Issuing" });
   const now = new Date();

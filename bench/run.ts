@@ -19,7 +19,7 @@ import { createDevice } from "../lib/services/devices";
 import { issueDeviceCertificate } from "../lib/services/certificates";
 import { defaultIssuingCa, forgetSignersForTests } from "../lib/services/cas";
 import { ZIssueCertificate } from "../lib/validation/certificates";
-import { parseCrlInfo } from "../lib/pki/crl";
+import { parseCrlInfo } from "../lib/pki/crl-reader";
 import { load, timings } from "./load";
 import { closeSeedConnections, seedBulk } from "./seed";
 import { OpensslCa, opensslSpeedEcdsaP256 } from "./peer";

@@ -8,7 +8,7 @@ import { caUrls, defaultIssuingCa } from "../lib/services/cas";
 import { signDeviceCertificate } from "../lib/services/certificates";
 import { createOrRotatePsk, revokeDevicePsk } from "../lib/services/psk";
 import { exportSpki, generateKeyPair, fixedClock } from "../lib/pki";
-import { REVOCATION_REASONS } from "../lib/pki/crl";
+import { REVOCATION_REASONS } from "../lib/pki/revocation-reasons";
 
 const SITES = ["berlin", "lyon", "austin", "osaka", "porto", "oslo"];
 const KINDS = ["sensor", "gateway", "meter", "camera"];

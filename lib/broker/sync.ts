@@ -4,7 +4,7 @@ import { mkdir, readFile } from "node:fs/promises";
 import path from "node:path";
 import tls from "node:tls";
 import { systemClock, type Clock } from "../pki/clock";
-import type { CrlInfo } from "../pki/crl";
+import type { CrlInfo } from "../pki/crl-reader";
 import { CLOCK_SKEW_MS } from "../pki/validity";
 import { toPem } from "../pki/pem";
 import { OUTPUT_FILES, readFileIfExists, writeFileAtomic, type OutputFile } from "./files";

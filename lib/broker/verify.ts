@@ -2,7 +2,7 @@
 // (mosquitto refuses EVERY client) and fails whole on a bad PSK line, so nothing is installed
 // that would not load, or that is older, staler or less trustworthy than what is installed.
 import { createHash } from "node:crypto";
-import { parseCrlInfo, verifyCrlSignature, type CrlInfo } from "../pki/crl";
+import { parseCrlInfo, verifyCrlSignature, type CrlInfo } from "../pki/crl-reader";
 import { fingerprintSha256 } from "../pki/certificate";
 import { parseCertificateParts } from "../pki/der";
 import { splitPemBundle, toPem, type PemBlock } from "../pki/pem";

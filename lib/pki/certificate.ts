@@ -19,8 +19,9 @@ export function toX509Certificate(input: CertificateInput): X509Certificate {
   }
 }
 
-export function certificateDer(cert: X509Certificate): Uint8Array {
-  return new Uint8Array(cert.rawData);
+/** The DER of a certificate given either way (no copy). */
+export function certificateDer(cert: Uint8Array | X509Certificate): Uint8Array {
+  return cert instanceof Uint8Array ? cert : new Uint8Array(cert.rawData);
 }
 
 export function certificatePem(cert: X509Certificate): string {

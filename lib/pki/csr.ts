@@ -11,7 +11,7 @@ import { BasicConstraints, Extensions, KeyUsage, KeyUsageFlags, id_ce_basicConst
 import type { KeyAlgorithm } from "./algorithms";
 import { PkiError } from "./errors";
 import { classifySpki, type KeyClass } from "./key-policy";
-import { childrenOf, DerError, readTlv, TAG_BIT_STRING, TAG_INTEGER, TAG_OID, TAG_SEQUENCE, type Tlv } from "./der";
+import { childrenOf, decodeOid, DerError, readTlv, TAG_BIT_STRING, TAG_INTEGER, TAG_OID, TAG_SEQUENCE, type Tlv } from "./der";
 import { pemToDer } from "./pem";
 import { Name } from "./x509";
 
@@ -139,7 +139,7 @@ function splitCsr(der: Uint8Array): CsrParts {
       subject: der.slice(subject.offset, subject.end),
       spki: der.slice(spki.offset, spki.end),
       extensions: attributes === undefined ? null : findExtensionRequest(der, attributes),
-      signatureOid: oidToString(der.subarray(algOid.start, algOid.end)),
+      signatureOid: decodeOid(der, algOid.start, algOid.end),
       signature: der.slice(sigValue.start + 1, sigValue.end),
     };
   } catch (cause) {
@@ -154,29 +154,12 @@ function findExtensionRequest(der: Uint8Array, attributes: Tlv): Uint8Array | nu
   for (const attr of childrenOf(der, attributes)) {
     const [type, values, ...extra] = attr.tag === TAG_SEQUENCE ? childrenOf(der, attr) : [];
     if (type?.tag !== TAG_OID || values?.tag !== TAG_SET || extra.length) throw malformed("an attribute is unreadable");
-    if (oidToString(der.subarray(type.start, type.end)) !== OID_EXTENSION_REQUEST) continue;
+    if (decodeOid(der, type.start, type.end) !== OID_EXTENSION_REQUEST) continue;
     const members = childrenOf(der, values);
     if (found || members.length !== 1) throw malformed("it has more than one extension request");
     found = der.slice(members[0].offset, members[0].end);
   }
   return found;
-}
-
-/** Dotted form of an OBJECT IDENTIFIER's contents (X.690 8.19). */
-function oidToString(content: Uint8Array): string {
-  if (content.length === 0 || content[content.length - 1] & 0x80) throw new DerError("truncated OBJECT IDENTIFIER");
-  const arcs: number[] = [];
-  let value = 0;
-  for (const byte of content) {
-    if (value === 0 && byte === 0x80) throw new DerError("non-minimal OBJECT IDENTIFIER arc");
-    value = value * 128 + (byte & 0x7f);
-    if (value > Number.MAX_SAFE_INTEGER / 128) throw new DerError("OBJECT IDENTIFIER arc too large");
-    if (byte & 0x80) continue;
-    if (arcs.length === 0) arcs.push(value < 80 ? Math.floor(value / 40) : 2, value < 80 ? value % 40 : value - 80);
-    else arcs.push(value);
-    value = 0;
-  }
-  return arcs.join(".");
 }
 
 /**

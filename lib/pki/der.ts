@@ -1,7 +1,7 @@
-// Minimal DER helpers for the hot paths: a strict TLV reader to pull exact bytes out of
-// certificates, CSRs and CRLs, and the few encoders the CRL, OCSP and issuance writers need
-// (lengths, INTEGER serials, times). Everything structurally richer (extensions, names) goes
-// through asn1js / @peculiar/asn1-x509.
+// Minimal DER helpers for the hot paths, each the one home of its concept: a strict TLV reader to
+// pull exact bytes out of certificates, CSRs and CRLs, and the encoders the CRL, OCSP and issuance
+// writers share (lengths, OBJECT IDENTIFIERs, INTEGER serials, times). Everything structurally
+// richer (extensions, names) goes through asn1js / @peculiar/asn1-x509.
 import { PkiError } from "./errors";
 
 export const TAG_INTEGER = 0x02;
@@ -138,6 +138,52 @@ export function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
   return true;
 }
 
+/** DER OBJECT IDENTIFIER (tag included) of a dotted OID: first two arcs as 40*a+b, then base-128 arcs. */
+export function encodeOid(dotted: string): Uint8Array {
+  const arcs = dotted.split(".").map((a) => (/^\d+$/.test(a) ? BigInt(a) : -1n));
+  if (arcs.length < 2 || arcs.some((a) => a < 0n) || arcs[0] > 2n || (arcs[0] < 2n && arcs[1] > 39n)) {
+    throw invalidInput(`"${dotted}" is not an object identifier.`);
+  }
+  const out: number[] = [];
+  for (const arc of [arcs[0] * 40n + arcs[1], ...arcs.slice(2)]) {
+    const septets = [Number(arc & 0x7fn)];
+    for (let v = arc >> 7n; v > 0n; v >>= 7n) septets.unshift(Number(v & 0x7fn) | 0x80); // continuation bit on all but the last
+    out.push(...septets);
+  }
+  return tlv(TAG_OID, Uint8Array.from(out));
+}
+
+// Few distinct OIDs ever arrive (algorithms, extensions), and the OCSP request reader decodes one
+// per request: memoised by content bytes, bounded so hostile input cannot grow it.
+const decodedOids = new Map<string, string>();
+
+/** Dotted form of the OBJECT IDENTIFIER content octets buf[start, end) (X.690 8.19: minimal base-128 arcs). */
+export function decodeOid(buf: Uint8Array, start: number, end: number): string {
+  if (end <= start) throw new DerError("empty OBJECT IDENTIFIER");
+  const key = Buffer.from(buf.buffer, buf.byteOffset + start, end - start).toString("latin1");
+  let dotted = decodedOids.get(key);
+  if (dotted !== undefined) return dotted;
+  const arcs: number[] = [];
+  let value = 0;
+  let first = true; // at the first octet of an arc
+  for (let i = start; i < end; i++) {
+    const b = buf[i];
+    if (first && b === 0x80) throw new DerError("non-minimal OBJECT IDENTIFIER arc");
+    value = value * 128 + (b & 0x7f);
+    if (value > Number.MAX_SAFE_INTEGER / 128) throw new DerError("OBJECT IDENTIFIER arc too large");
+    first = (b & 0x80) === 0;
+    if (first) {
+      if (arcs.length === 0) arcs.push(value < 40 ? 0 : value < 80 ? 1 : 2, value < 80 ? value % 40 : value - 80);
+      else arcs.push(value);
+      value = 0;
+    }
+  }
+  if (!first) throw new DerError("truncated OBJECT IDENTIFIER");
+  dotted = arcs.join(".");
+  if (decodedOids.size < 256) decodedOids.set(key, dotted);
+  return dotted;
+}
+
 /**
  * CertFleet's serial form (the rule lives in serial.ts): lowercase hex of the DER INTEGER content
  * octets, minimal, so a 00 pad appears only before a byte with the top bit set.
@@ -148,55 +194,133 @@ export function serialHexOfContent(content: Uint8Array): string {
   return toHex(content.subarray(i));
 }
 
-function hexNibble(c: number): number {
-  if (c >= 48 && c <= 57) return c - 48; // 0-9
-  if (c >= 97 && c <= 102) return c - 87; // a-f
-  if (c >= 65 && c <= 70) return c - 55; // A-F
-  return -1;
-}
+// Hex digit value by char code; SEPARATOR for what a serial may contain besides digits (colons and
+// white space, as people paste them); INVALID otherwise.
+const INVALID = -1;
+const SEPARATOR = -2;
+const HEX_VALUE = (() => {
+  const t = new Int8Array(128).fill(INVALID);
+  for (let i = 0; i < 10; i++) t[48 + i] = i;
+  for (let i = 0; i < 6; i++) t[97 + i] = t[65 + i] = 10 + i;
+  for (const c of ":\t\n\r ") t[c.charCodeAt(0)] = SEPARATOR;
+  return t;
+})();
 
-/**
- * The value bytes of a positive serial given in hex (minimal, no sign pad). Accepts CertFleet's
- * form (serial.ts) and also unpadded or colon-separated hex. Hot path of CRL entry encoding, hence
- * no regexes or Buffers.
- */
-export function serialValueBytes(serialHex: string): Uint8Array {
-  const nibbles: number[] = [];
-  for (let i = 0; i < serialHex.length; i++) {
-    const c = serialHex.charCodeAt(i);
-    const v = hexNibble(c);
-    if (v >= 0) {
-      if (v === 0 && nibbles.length === 0) continue; // leading zero
-      nibbles.push(v);
-    } else if (c !== 58 && c !== 32 && c !== 9 && c !== 10 && c !== 13) {
-      throw invalidInput(`invalid serial number hex: "${serialHex}"`);
+// Byte value of two ASCII hex digits by (charCode << 7 | charCode), -1 for anything else: CertFleet
+// serials (even-length plain hex) decode a byte per lookup instead of a nibble per char.
+const HEX_PAIR = (() => {
+  const t = new Int16Array(128 * 128).fill(-1);
+  for (let h = 0; h < 128; h++) {
+    for (let l = 0; l < 128; l++) {
+      if (HEX_VALUE[h] >= 0 && HEX_VALUE[l] >= 0) t[(h << 7) | l] = (HEX_VALUE[h] << 4) | HEX_VALUE[l];
     }
   }
-  if (serialHex.length === 0) throw invalidInput("empty serial number");
-  if (nibbles.length === 0) return Uint8Array.of(0);
-  const odd = nibbles.length % 2;
-  const out = new Uint8Array((nibbles.length + odd) / 2);
-  for (let i = 0; i < nibbles.length; i++) {
-    const j = i + odd;
-    out[j >> 1] |= j % 2 ? nibbles[i] : nibbles[i] << 4;
+  return t;
+})();
+
+function hexByteAt(hex: string, i: number): number {
+  const h = hex.charCodeAt(i);
+  const l = hex.charCodeAt(i + 1);
+  return (h | l) < 128 ? HEX_PAIR[(h << 7) | l] : -1;
+}
+
+/** Largest serial INTEGER writeSerialHex writes: tag, length, a 00 sign pad and 20 octets. */
+export const MAX_SERIAL_INTEGER_SIZE = 23;
+
+/**
+ * Writes the DER INTEGER of a positive serial given in hex at `pos` (room for
+ * MAX_SERIAL_INTEGER_SIZE bytes is the caller's business); returns the end. Accepts CertFleet's
+ * form (serial.ts) and also odd-length, upper-case, colon- or space-separated hex; leading zeros
+ * are dropped and a 00 pad added before a top bit. The CRL writer runs it for every entry of a
+ * million-entry CRL, hence no regexes, Buffers or per-call allocations.
+ */
+export function writeSerialHex(out: Uint8Array, pos: number, hex: string): number {
+  const len = hex.length;
+  // Fast path: even-length plain hex, decoded a byte at a time; leading zero bytes dropped.
+  if (len > 0 && (len & 1) === 0) {
+    let i = 0;
+    let b = 0;
+    while (i < len && (b = hexByteAt(hex, i)) === 0) i += 2;
+    if (i === len) {
+      out[pos] = TAG_INTEGER;
+      out[pos + 1] = 1;
+      out[pos + 2] = 0;
+      return pos + 3;
+    }
+    const size = (len - i) >> 1;
+    if (b > 0 && size <= 20) {
+      const start = pos;
+      out[pos++] = TAG_INTEGER;
+      if (b >= 0x80) {
+        out[pos++] = size + 1; // a 00 keeps the INTEGER positive
+        out[pos++] = 0;
+      } else out[pos++] = size;
+      for (; i < len; i += 2) {
+        b = hexByteAt(hex, i);
+        if (b < 0) break;
+        out[pos++] = b;
+      }
+      if (i === len) return pos;
+      pos = start; // a separator or an invalid char: the general path sorts it out
+    }
   }
-  return out;
-}
 
-/** Size of the DER INTEGER of a positive serial value. */
-export function serialIntegerSize(value: Uint8Array): number {
-  return 2 + value.length + (value[0] & 0x80 ? 1 : 0);
-}
-
-/** Writes the DER INTEGER of a positive serial value (0x00 pad when the top bit is set). */
-export function writeSerialInteger(out: Uint8Array, pos: number, value: Uint8Array): number {
-  if (value.length > 20) throw invalidInput("serial numbers longer than 20 octets are not allowed (RFC 5280 4.1.2.2)");
-  const pad = value[0] & 0x80 ? 1 : 0;
+  // General path (odd length, colons, whitespace; and every error): first pass counts the
+  // significant nibbles, second writes them.
+  let count = 0;
+  let first = 0;
+  let from = -1;
+  for (let i = 0; i < len; i++) {
+    const c = hex.charCodeAt(i);
+    const v = c < 128 ? HEX_VALUE[c] : INVALID;
+    if (v >= 0) {
+      if (count === 0) {
+        if (v === 0) continue; // leading zero
+        first = v;
+        from = i;
+      }
+      count++;
+    } else if (v === INVALID) {
+      throw invalidInput(`invalid serial number hex: "${hex}"`);
+    }
+  }
+  if (len === 0) throw invalidInput("empty serial number");
   out[pos++] = TAG_INTEGER;
-  out[pos++] = pad + value.length;
+  if (count === 0) {
+    out[pos++] = 1;
+    out[pos++] = 0;
+    return pos;
+  }
+  const odd = count & 1;
+  const size = (count + odd) >> 1;
+  if (size > 20) throw invalidInput("serial numbers longer than 20 octets are not allowed (RFC 5280 4.1.2.2)");
+  const pad = !odd && first >= 8 ? 1 : 0;
+  out[pos++] = size + pad;
   if (pad) out[pos++] = 0;
-  out.set(value, pos);
-  return pos + value.length;
+  let high = odd ? 0 : -1; // -1: waiting for a high nibble
+  for (let i = from; i < len; i++) {
+    const v = HEX_VALUE[hex.charCodeAt(i)];
+    if (v < 0) continue;
+    if (high < 0) high = v;
+    else {
+      out[pos++] = (high << 4) | v;
+      high = -1;
+    }
+  }
+  return pos;
+}
+
+/** The DER INTEGER of a serial given as its content octets, which must be canonical (serial.ts). */
+export function encodeSerialInteger(content: Uint8Array): Uint8Array {
+  // The canonical form is exactly the INTEGER's content octets; anything else would make the
+  // stored serialHex differ from the certificate's.
+  const canonical =
+    content.length >= 1 &&
+    content.length <= 20 &&
+    !(content[0] & 0x80) &&
+    !(content[0] === 0 && (content.length === 1 || !(content[1] & 0x80)));
+  if (!canonical) throw invalidInput("Serial must be a positive, minimally encoded integer of at most 20 octets.");
+  return tlv(TAG_INTEGER, content);
 }
 
 /** DER INTEGER of a non-negative bigint. */
@@ -221,28 +345,57 @@ export function timeSize(date: Date): number {
  */
 export function writeTime(out: Uint8Array, pos: number, date: Date, generalized = false): number {
   if (!Number.isFinite(date.getTime())) throw invalidInput("invalid date");
-  const y = date.getUTCFullYear();
-  if (y < 0 || y > 9999) throw invalidInput("year out of range for X.509 time");
-  const two = (n: number) => {
-    out[pos++] = 48 + Math.floor(n / 10);
-    out[pos++] = 48 + (n % 10);
-  };
-  if (!generalized && y >= 1950 && y < 2050) {
+  return writeTimeFields(
+    out,
+    pos,
+    date.getUTCFullYear(),
+    date.getUTCMonth() + 1,
+    date.getUTCDate(),
+    date.getUTCHours(),
+    date.getUTCMinutes(),
+    date.getUTCSeconds(),
+    generalized,
+  );
+}
+
+/**
+ * writeTime from civil UTC fields (month 1–12): the one place that knows the Time encoding. The
+ * CRL entry writer computes the fields itself from epoch days (no Date per entry) and lands here.
+ */
+export function writeTimeFields(
+  out: Uint8Array,
+  pos: number,
+  year: number,
+  month: number,
+  day: number,
+  hours: number,
+  minutes: number,
+  seconds: number,
+  generalized = false,
+): number {
+  if (year < 0 || year > 9999) throw invalidInput("year out of range for X.509 time");
+  if (!generalized && year >= 1950 && year < 2050) {
     out[pos++] = TAG_UTC_TIME;
     out[pos++] = 13;
   } else {
     out[pos++] = TAG_GENERALIZED_TIME;
     out[pos++] = 15;
-    two(Math.floor(y / 100));
+    pos = twoDigits(out, pos, Math.floor(year / 100));
   }
-  two(y % 100);
-  two(date.getUTCMonth() + 1);
-  two(date.getUTCDate());
-  two(date.getUTCHours());
-  two(date.getUTCMinutes());
-  two(date.getUTCSeconds());
+  pos = twoDigits(out, pos, year % 100);
+  pos = twoDigits(out, pos, month);
+  pos = twoDigits(out, pos, day);
+  pos = twoDigits(out, pos, hours);
+  pos = twoDigits(out, pos, minutes);
+  pos = twoDigits(out, pos, seconds);
   out[pos++] = 0x5a; // Z
   return pos;
+}
+
+function twoDigits(out: Uint8Array, pos: number, n: number): number {
+  out[pos] = 48 + Math.floor(n / 10);
+  out[pos + 1] = 48 + (n % 10);
+  return pos + 2;
 }
 
 /** GeneralizedTime YYYYMMDDHHMMSSZ whatever the year (RFC 6960 times). */
@@ -286,7 +439,7 @@ export interface CertificateParts {
   subjectKeyIdentifier?: Uint8Array;
 }
 
-const OID_SKI = Uint8Array.of(0x06, 0x03, 0x55, 0x1d, 0x0e); // 2.5.29.14
+const OID_SKI = encodeOid("2.5.29.14");
 
 export function parseCertificateParts(der: Uint8Array): CertificateParts {
   const cert = expectTlv(der, 0, TAG_SEQUENCE);

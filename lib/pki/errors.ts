@@ -12,6 +12,7 @@ export type PkiErrorCode =
   | "SEALED_SECRET_MALFORMED"
   | "SIGNER_MISMATCH"
   | "ISSUER_EXPIRED"
+  | "CRL_UNSUPPORTED"
   | (string & {});
 
 export class PkiError extends Error {

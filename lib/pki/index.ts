@@ -15,7 +15,8 @@ export {
   keyAlgorithmOfPublicKey,
 } from "./keys";
 export { classifySpki, type KeyClass } from "./key-policy";
-export { CryptoKeySigner, ecdsaRawToDer, ecdsaDerToRaw, type Signer } from "./signer";
+export { CryptoKeySigner, type Signer } from "./signer";
+export { ecdsaRawToDer, ecdsaDerToRaw } from "./ecdsa-signature";
 export { bindSigner, type SignerBinding } from "./signer-crypto";
 export { generateSerial, normalizeSerialHex, serialBytesToHex, SERIAL_BYTES } from "./serial";
 export {

@@ -31,13 +31,13 @@ import {
   encodeSubjectName,
   encodeTbsCertificate,
   formatSubjectName,
-  signatureAlgorithmIdentifier,
   subjectKeyIdentifier,
   subjectPublicKeyBits,
   type GeneralNameInput,
   type TbsTemplate,
 } from "./tbs";
 import { assertHttpUrl } from "./urls";
+import { signatureAlgorithmIdentifier } from "./algorithm-identifier";
 import { validityWindow } from "./validity";
 import {
   AuthorityInfoAccessExtension,

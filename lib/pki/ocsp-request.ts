@@ -3,7 +3,7 @@
 // than signing the answer. Anything that is not exactly one well-formed DER request with at least
 // one CertID is refused with OcspRequestError("malformedRequest").
 import { PkiError } from "./errors";
-import { serialHexOfContent } from "./der";
+import { decodeOid, serialHexOfContent } from "./der";
 
 export const OCSP_ERROR_STATUSES = {
   malformedRequest: 1,
@@ -133,34 +133,14 @@ function checkSingle(r: Reader, pos: number, limit: number, what: string): void 
   checkElements(r, pos, limit, 0);
 }
 
-const oidNames = new Map<string, string>();
-
-/** Dotted form of OBJECT IDENTIFIER content octets (minimal base-128 arcs; memoised, few distinct OIDs arrive). */
+/** der.ts's decodeOid, failing as a malformed request; a bound on length first, as the bytes come from anyone. */
 function oidToString(buf: Uint8Array, start: number, end: number): string {
-  if (end === start) throw malformed("empty OBJECT IDENTIFIER");
   if (end - start > 64) throw malformed("OBJECT IDENTIFIER too long");
-  const key = Buffer.from(buf.buffer, buf.byteOffset + start, end - start).toString("latin1");
-  let name = oidNames.get(key);
-  if (name !== undefined) return name;
-  const arcs: number[] = [];
-  let value = 0;
-  let first = true;
-  for (let i = start; i < end; i++) {
-    const b = buf[i];
-    if (first && b === 0x80) throw malformed("non-minimal OBJECT IDENTIFIER arc");
-    value = value * 128 + (b & 0x7f);
-    if (value > Number.MAX_SAFE_INTEGER / 128) throw malformed("OBJECT IDENTIFIER arc too large");
-    first = (b & 0x80) === 0;
-    if (first) {
-      if (arcs.length === 0) arcs.push(value < 40 ? 0 : value < 80 ? 1 : 2, value < 80 ? value % 40 : value - 80);
-      else arcs.push(value);
-      value = 0;
-    }
+  try {
+    return decodeOid(buf, start, end);
+  } catch (e) {
+    throw malformed((e as Error).message);
   }
-  if (!first) throw malformed("truncated OBJECT IDENTIFIER");
-  name = arcs.join(".");
-  if (oidNames.size < 256) oidNames.set(key, name);
-  return name;
 }
 
 /** CertID ::= SEQUENCE { hashAlgorithm AlgorithmIdentifier, issuerNameHash, issuerKeyHash OCTET STRING, serialNumber INTEGER } */

@@ -8,16 +8,17 @@ import * as pkijs from "pkijs";
 import { createHash } from "node:crypto";
 import { X509Certificate, crypto } from "./x509";
 import type { Signer } from "./signer";
-import { REVOCATION_REASONS, revocationReasonCode, type RevocationReasonName } from "./crl";
+import { REVOCATION_REASONS, revocationReasonCode, type RevocationReasonName } from "./revocation-reasons";
+import { signatureAlgorithmIdentifier } from "./algorithm-identifier";
+import { certificateDer } from "./certificate";
 import { PkiError } from "./errors";
-import { bytesEqual, headerSize, invalidInput, parseCertificateParts, tlv, toHex, writeHeader, encodeGeneralizedTime, type CertificateParts } from "./der";
+import { bytesEqual, encodeOid, headerSize, invalidInput, parseCertificateParts, tlv, toHex, writeHeader, encodeGeneralizedTime, type CertificateParts } from "./der";
 import { OCSP_ERROR_STATUSES, OcspRequestError, readCertIdDer, readOcspRequest, type OcspCertId, type OcspErrorStatus, type OcspRequestInfo } from "./ocsp-request";
 
 export { OCSP_ERROR_STATUSES, OcspRequestError, type OcspCertId, type OcspErrorStatus, type OcspRequestInfo } from "./ocsp-request";
 
 const OID_NONCE = "1.3.6.1.5.5.7.48.1.2";
 const OID_BASIC_RESPONSE = "1.3.6.1.5.5.7.48.1.1";
-const OID_PKCS1_PREFIX = "1.2.840.113549.1.1.";
 
 /** CertID hash algorithms CertFleet recognises (OpenSSL defaults to SHA-1; `-sha256` is common). */
 const CERTID_HASHES: Record<string, "sha1" | "sha256" | "sha384" | "sha512"> = {
@@ -98,14 +99,11 @@ export interface BuildOcspResponseParams {
   includeResponderCert?: boolean;
 }
 
-/** An OBJECT IDENTIFIER element, encoded once through asn1js (constants only). */
-const oidDer = (oid: string) => new Uint8Array(new asn1js.ObjectIdentifier({ value: oid }).toBER());
-
 /** Constant elements. */
 const constants = {
   successful: Uint8Array.of(0x0a, 0x01, 0x00), // responseStatus ENUMERATED successful(0)
-  basicResponseType: oidDer(OID_BASIC_RESPONSE),
-  nonceId: oidDer(OID_NONCE),
+  basicResponseType: encodeOid(OID_BASIC_RESPONSE),
+  nonceId: encodeOid(OID_NONCE),
   good: Uint8Array.of(0x80, 0x00), // [0] IMPLICIT NULL
   unknown: Uint8Array.of(0x82, 0x00), // [2] IMPLICIT NULL
 };
@@ -119,10 +117,6 @@ interface ResponderInfo {
 }
 const responderCache = new WeakMap<object, ResponderInfo>();
 const signerKeyCache = new WeakMap<CryptoKey, Uint8Array>();
-
-function certificateDer(cert: Uint8Array | X509Certificate): Uint8Array {
-  return cert instanceof Uint8Array ? cert : new Uint8Array(cert.rawData);
-}
 
 function responderInfo(cert: Uint8Array | X509Certificate): ResponderInfo {
   let info = responderCache.get(cert);
@@ -138,18 +132,6 @@ function responderInfo(cert: Uint8Array | X509Certificate): ResponderInfo {
     responderCache.set(cert, info);
   }
   return info;
-}
-
-const signatureAlgorithms = new Map<string, Uint8Array>();
-
-/** The signature AlgorithmIdentifier: ECDSA with parameters absent, PKCS#1 v1.5 RSA with an explicit NULL. */
-function signatureAlgorithm(oid: string): Uint8Array {
-  let der = signatureAlgorithms.get(oid);
-  if (!der) {
-    der = oid.startsWith(OID_PKCS1_PREFIX) ? tlv(0x30, oidDer(oid), Uint8Array.of(0x05, 0x00)) : tlv(0x30, oidDer(oid));
-    signatureAlgorithms.set(oid, der);
-  }
-  return der;
 }
 
 /** Refuses a signer whose key is not the responder certificate's; synchronous once the key was exported (no promise per answer). */
@@ -243,7 +225,7 @@ export async function buildOcspResponse(params: BuildOcspResponseParams): Promis
   // BasicOCSPResponse ::= SEQUENCE { tbsResponseData, signatureAlgorithm, signature BIT STRING, certs [0] EXPLICIT OPTIONAL }
   // OCSPResponse ::= SEQUENCE { responseStatus, responseBytes [0] EXPLICIT ResponseBytes { responseType, response OCTET STRING } }
   // Sizes first, then one buffer written front to back.
-  const algorithm = signatureAlgorithm(params.signer.signatureOid);
+  const algorithm = signatureAlgorithmIdentifier(params.signer.signatureOid);
   const certs = (params.includeResponderCert ?? true) ? responder.certs : undefined;
   const bitsLen = signature.length + 1;
   const basicContent = tbs.length + algorithm.length + headerSize(bitsLen) + bitsLen + (certs?.length ?? 0);

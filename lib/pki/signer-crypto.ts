@@ -8,7 +8,8 @@
 // WebCrypto. No key bytes cross this boundary, so an HSM signer plugs in unchanged.
 import { ALGORITHM_PARAMS } from "./algorithms";
 import { PkiError } from "./errors";
-import { ecdsaDerToRaw, type Signer } from "./signer";
+import { ecdsaDerToRaw } from "./ecdsa-signature";
+import type { Signer } from "./signer";
 import { crypto as webCrypto } from "./x509";
 
 export interface SignerBinding {

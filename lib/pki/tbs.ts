@@ -32,12 +32,14 @@
 import { createHash } from "node:crypto";
 import { isIPv4, isIPv6 } from "node:net";
 import {
+  encodeOid,
+  encodeSerialInteger,
   encodeTime,
+  invalidInput,
   readTlv,
   TAG_BIT_STRING,
   TAG_INTEGER,
   TAG_OCTET_STRING,
-  TAG_OID,
   TAG_SEQUENCE,
   tlv,
   type Tlv,
@@ -54,40 +56,10 @@ const TAG_EXTENSIONS = 0xa3; // [3] EXPLICIT
 
 const EMPTY = new Uint8Array(0);
 const VERSION_V3 = Uint8Array.of(0xa0, 0x03, TAG_INTEGER, 0x01, 0x02); // [0] EXPLICIT INTEGER 2
-const NULL = Uint8Array.of(0x05, 0x00);
 const OID_SKI = encodeOid("2.5.29.14");
 const OID_SAN = encodeOid("2.5.29.17");
 const OID_COMMON_NAME = encodeOid("2.5.4.3");
 const OID_ORGANIZATION = encodeOid("2.5.4.10");
-const PKCS1_PREFIX = "1.2.840.113549.1.1.";
-const ECDSA_PREFIX = "1.2.840.10045.4.3.";
-
-const invalid = (message: string) => new PkiError("INVALID_INPUT", message);
-
-/** DER OBJECT IDENTIFIER (tag included) of a dotted OID: first two arcs as 40*a+b, then base-128 arcs. */
-export function encodeOid(dotted: string): Uint8Array {
-  const arcs = dotted.split(".").map((a) => (/^\d+$/.test(a) ? BigInt(a) : -1n));
-  if (arcs.length < 2 || arcs.some((a) => a < 0n) || arcs[0] > 2n || (arcs[0] < 2n && arcs[1] > 39n)) {
-    throw invalid(`"${dotted}" is not an object identifier.`);
-  }
-  const out: number[] = [];
-  for (const arc of [arcs[0] * 40n + arcs[1], ...arcs.slice(2)]) {
-    const septets = [Number(arc & 0x7fn)];
-    for (let v = arc >> 7n; v > 0n; v >>= 7n) septets.unshift(Number(v & 0x7fn) | 0x80); // continuation bit on all but the last
-    out.push(...septets);
-  }
-  return tlv(TAG_OID, Uint8Array.from(out));
-}
-
-/**
- * AlgorithmIdentifier of a signature: ECDSA with parameters absent (RFC 5758 3.2), PKCS#1 v1.5 RSA
- * with an explicit NULL (RFC 4055 5). Anything else is not something CertFleet signs with.
- */
-export function signatureAlgorithmIdentifier(oid: string): Uint8Array {
-  if (oid.startsWith(ECDSA_PREFIX)) return tlv(TAG_SEQUENCE, encodeOid(oid));
-  if (oid.startsWith(PKCS1_PREFIX) && oid !== `${PKCS1_PREFIX}10`) return tlv(TAG_SEQUENCE, encodeOid(oid), NULL);
-  throw invalid(`Signature algorithm ${oid} is not supported for certificates.`);
-}
 
 /** The constant parts of a certificate, computed once per (issuer, profile, key family, URLs, signer algorithm). */
 export interface TbsTemplate {
@@ -129,7 +101,7 @@ export function encodeTbsCertificate(template: TbsTemplate, fields: TbsFields): 
   return tlv(
     TAG_SEQUENCE,
     VERSION_V3,
-    encodeSerial(fields.serial),
+    encodeSerialInteger(fields.serial),
     template.signatureAlgorithm,
     template.issuerName,
     tlv(TAG_SEQUENCE, encodeTime(fields.notBefore), encodeTime(fields.notAfter)),
@@ -142,18 +114,6 @@ export function encodeTbsCertificate(template: TbsTemplate, fields: TbsFields): 
 /** Certificate ::= SEQUENCE { tbsCertificate, signatureAlgorithm, signatureValue BIT STRING }. */
 export function encodeCertificate(tbs: Uint8Array, signatureAlgorithm: Uint8Array, signature: Uint8Array): Uint8Array {
   return tlv(TAG_SEQUENCE, tbs, signatureAlgorithm, tlv(TAG_BIT_STRING, Uint8Array.of(0), signature)); // 0 unused bits
-}
-
-function encodeSerial(serial: Uint8Array): Uint8Array {
-  // The canonical form (serial.ts) is exactly the INTEGER's content octets; anything else would
-  // make the stored serialHex differ from the certificate's.
-  const canonical =
-    serial.length >= 1 &&
-    serial.length <= 20 &&
-    !(serial[0] & 0x80) &&
-    !(serial[0] === 0 && (serial.length === 1 || !(serial[1] & 0x80)));
-  if (!canonical) throw invalid("Serial must be a positive, minimally encoded integer of at most 20 octets.");
-  return tlv(TAG_INTEGER, serial);
 }
 
 /**
@@ -224,7 +184,7 @@ export type GeneralNameInput = { kind: "dns" | "ip" | "uri"; value: string };
 export function encodeGeneralNames(names: readonly GeneralNameInput[]): Uint8Array {
   const encoded = names.map(({ kind, value }) => {
     if (kind === "ip") return tlv(TAG_GN_IP, ipAddressBytes(value));
-    if (!/^[\x21-\x7e]+$/.test(value)) throw invalid(`${kind.toUpperCase()} name "${value}" must be printable ASCII.`);
+    if (!/^[\x21-\x7e]+$/.test(value)) throw invalidInput(`${kind.toUpperCase()} name "${value}" must be printable ASCII.`);
     return tlv(kind === "dns" ? TAG_GN_DNS : TAG_GN_URI, Buffer.from(value, "latin1"));
   });
   return tlv(TAG_SEQUENCE, ...encoded);
@@ -233,7 +193,7 @@ export function encodeGeneralNames(names: readonly GeneralNameInput[]): Uint8Arr
 /** IPv4 (4 octets) or IPv6 (16 octets, "::" expanded, trailing dotted IPv4 allowed); no zone ids. */
 export function ipAddressBytes(ip: string): Uint8Array {
   if (isIPv4(ip)) return Uint8Array.from(ip.split(".").map(Number));
-  if (!isIPv6(ip) || ip.includes("%")) throw invalid(`"${ip}" is not an IPv4 or IPv6 address.`);
+  if (!isIPv6(ip) || ip.includes("%")) throw invalidInput(`"${ip}" is not an IPv4 or IPv6 address.`);
   const words = (part: string): number[] => {
     if (part === "") return [];
     const out: number[] = [];
@@ -251,7 +211,7 @@ export function ipAddressBytes(ip: string): Uint8Array {
   const head = words(gap < 0 ? ip : ip.slice(0, gap));
   const tail = gap < 0 ? [] : words(ip.slice(gap + 2));
   const zeros = 8 - head.length - tail.length;
-  if (gap < 0 ? zeros !== 0 : zeros < 1) throw invalid(`"${ip}" is not an IPv6 address.`);
+  if (gap < 0 ? zeros !== 0 : zeros < 1) throw invalidInput(`"${ip}" is not an IPv6 address.`);
   const all = [...head, ...new Array<number>(zeros).fill(0), ...tail];
   const out = new Uint8Array(16);
   all.forEach((w, i) => {

@@ -26,7 +26,7 @@ import {
   type KeyAlgorithm,
   type SubjectAltNames,
 } from "../pki";
-import { REVOCATION_REASON_NAMES, REVOCATION_REASONS } from "../pki/crl";
+import { REVOCATION_REASON_NAMES, REVOCATION_REASONS } from "../pki/revocation-reasons";
 import { reasonCode, type TCertificateQuery, type TIssueCertificate, type TRenewCertificate, type TRevokeReason } from "../validation/certificates";
 import type { Prisma } from "../generated/sqlite/client";
 

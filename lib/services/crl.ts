@@ -13,7 +13,7 @@ import { config } from "../config";
 import { authorize, type Actor } from "../auth/roles";
 import { onRevocationChanged } from "../events";
 import { caSigner, caUrls, type CaRecord } from "./cas";
-import { buildCrl, crlToPemBytes, type CrlEntryInput } from "../pki/crl";
+import { buildCrl, crlToPemBytes, type CrlEntryInput } from "../pki/crl-writer";
 
 export interface ServedCrl {
   caId: string;

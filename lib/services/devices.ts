@@ -4,7 +4,7 @@ import { AppError, notFound } from "../errors";
 import { authorize, type Actor } from "../auth/roles";
 import { withAudit } from "./audit";
 import { announceRevocations, revokeInTx } from "./revocation";
-import { REVOCATION_REASONS } from "../pki/crl";
+import { REVOCATION_REASONS } from "../pki/revocation-reasons";
 import { markPskChanged } from "./psk";
 import { inventoryWhere, pageDevices } from "./inventory";
 import { emitPskChanged } from "../events";

@@ -5,7 +5,7 @@
 // broker endpoints at once. Nothing else bumps revocationVersion for a status change.
 import type { Tx } from "../db";
 import { emitRevocationChanged } from "../events";
-import { REVOCATION_REASONS } from "../pki/crl";
+import { REVOCATION_REASONS } from "../pki/revocation-reasons";
 
 async function bumpRevocationVersions(tx: Tx, caIds: Iterable<string>): Promise<string[]> {
   const changed = [...new Set(caIds)];

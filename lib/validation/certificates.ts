@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { KEY_ALGORITHMS } from "../pki/algorithms";
-import { REVOCATION_REASONS } from "../pki/crl";
+import { REVOCATION_REASONS } from "../pki/revocation-reasons";
 import { normalizeSerialHex } from "../pki/serial";
 import { ZBoolish, ZLimit } from "./common";
 

@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { createIssuingCa, createRootCa, type CreatedCa } from "@/lib/pki/ca";
-import { buildCrl, crlToPem, encodeCrlEntry } from "@/lib/pki/crl";
+import { buildCrl, crlToPem, encodeCrlEntry } from "@/lib/pki/crl-writer";
 import { exportPkcs8Pem, generateKeyPair } from "@/lib/pki/keys";
 import { issueCertificate, type IssuedCertificate } from "@/lib/pki/issue";
 import type { Signer } from "@/lib/pki/signer";

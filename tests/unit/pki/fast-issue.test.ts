@@ -20,12 +20,12 @@ import {
   type SubjectAltNames,
 } from "@/lib/pki";
 import { authorityKeyIdentifier } from "@/lib/pki/ca";
-import { readTlv, tlv } from "@/lib/pki/der";
+import { encodeOid, readTlv, tlv } from "@/lib/pki/der";
 import { classifySpki, classifySpkiFully } from "@/lib/pki/key-policy";
 import type { IssuedCertificate } from "@/lib/pki/issue";
 import { getProfile, OID_OCSP_NOCHECK } from "@/lib/pki/profiles";
 import { signCertificate } from "@/lib/pki/sign-certificate";
-import { encodeCertificate, encodeGeneralNames, encodeOid, ipAddressBytes } from "@/lib/pki/tbs";
+import { encodeCertificate, encodeGeneralNames, ipAddressBytes } from "@/lib/pki/tbs";
 import {
   AuthorityInfoAccessExtension,
   AuthorityKeyIdentifierExtension,

@@ -6,17 +6,9 @@ import { AsnConvert } from "@peculiar/asn1-schema";
 import { CRLReason, CertificateList, RevokedCertificate, id_ce_cRLReasons } from "@peculiar/asn1-x509";
 import * as x509 from "@/lib/pki/x509";
 import { PkiError } from "@/lib/pki/errors";
-import {
-  REVOCATION_REASONS,
-  REVOCATION_REASON_NAMES,
-  buildCrl,
-  crlToPem,
-  encodeCrlEntry,
-  parseCrlInfo,
-  verifyCrlSignature,
-  type BuildCrlParams,
-  type CrlEntryInput,
-} from "@/lib/pki/crl";
+import { REVOCATION_REASONS, REVOCATION_REASON_NAMES } from "@/lib/pki/revocation-reasons";
+import { buildCrl, crlToPem, encodeCrlEntry, type BuildCrlParams, type CrlEntryInput } from "@/lib/pki/crl-writer";
+import { parseCrlInfo, verifyCrlSignature } from "@/lib/pki/crl-reader";
 import type { Signer } from "@/lib/pki/signer";
 import { revokedRecords } from "@/lib/services/crl";
 import { CDP_URI, OLD_CDP_URI, createTestPki, openssl, type TestPki } from "./fixtures";

@@ -4,7 +4,8 @@
 // for byte, and RSS. The benchmark proper is bench/crl-worker.ts.
 import { randomBytes } from "node:crypto";
 import { ALGORITHM_PARAMS, type KeyAlgorithm } from "@/lib/pki/algorithms";
-import { buildCrl, encodeCrlEntry, parseCrlInfo, type BuildCrlParams, type CrlEntryInput } from "@/lib/pki/crl";
+import { buildCrl, encodeCrlEntry, type BuildCrlParams, type CrlEntryInput } from "@/lib/pki/crl-writer";
+import { parseCrlInfo } from "@/lib/pki/crl-reader";
 import { CryptoKeySigner, type Signer } from "@/lib/pki/signer";
 import * as x509 from "@/lib/pki/x509";
 
