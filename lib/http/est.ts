@@ -4,7 +4,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { TLSSocket } from "node:tls";
 import { AppError } from "../errors";
-import { base64Lines, csrAttributes } from "../pki/est";
+import { estBase64, csrAttributes } from "../pki/est";
 import { estCaCerts, estEnroll, estReenroll, type EstCredentials } from "../services/est";
 import { CLIENT_IP_HEADER } from "./client-ip";
 import type { BrokerHandler } from "./types";
@@ -23,7 +23,7 @@ function text(res: ServerResponse, status: number, message: string, headers: Rec
 
 /** base64 DER body, as RFC 7030 4.1.3 / 4.2.3 want it (RFC 8951: no Content-Transfer-Encoding needed, sent for older clients). */
 function sendBase64(res: ServerResponse, contentType: string, der: Uint8Array) {
-  const body = base64Lines(der);
+  const body = estBase64(der);
   res.writeHead(200, { "content-type": contentType, "content-transfer-encoding": "base64", "content-length": String(Buffer.byteLength(body)), "cache-control": "no-store" }).end(body);
 }
 
@@ -92,7 +92,9 @@ export const estHandler: BrokerHandler = async (req, res, url) => {
     return sendBase64(res, CERTS_ONLY, issued.cms);
   } catch (e) {
     if (e instanceof TooLarge) {
-      res.setHeader("connection", "close");
+      // Node discards the rest of the body after the answer, so the client reads the 413
+      // instead of a connection reset in the middle of its upload.
+      req.resume();
       return text(res, 413, `Request body over ${EST_MAX_BODY / 1024} KiB`);
     }
     if (e instanceof AppError && e.status < 500) {

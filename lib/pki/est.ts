@@ -43,9 +43,12 @@ export function certsOnlyCms(certificates: Uint8Array[]): Uint8Array {
   return tlv(TAG_SEQUENCE, encodeOid(OID_SIGNED_DATA), tlv(TAG_CONTEXT_0, signedData));
 }
 
-/** Base64 with a line break every 76 characters, as MIME bodies are usually written. */
-export function base64Lines(der: Uint8Array): string {
-  return Buffer.from(der).toString("base64").replace(/.{1,76}/g, "$&\r\n");
+/**
+ * The base64 body of an EST answer: one line. Line breaks are allowed (RFC 8951), but strongSwan's
+ * `pki --est` (5.9) decodes them as data and then cannot parse the CMS.
+ */
+export function estBase64(der: Uint8Array): string {
+  return Buffer.from(der).toString("base64");
 }
 
 const CURVES = ["1.2.840.10045.3.1.7", "1.3.132.0.34"]; // P-256, P-384 (lib/pki/key-policy.ts)

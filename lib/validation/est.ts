@@ -3,7 +3,7 @@ import { ZTags } from "./common";
 
 export const ZEnrollmentSecretInput = z.object({
   /** Days until the secret expires; default CERTFLEET_EST_SECRET_DAYS (7). */
-  validDays: z.number().min(0.001).max(365).optional(),
+  validDays: z.number().min(1 / 86_400, "At least one second").max(365).optional(),
 });
 export type TEnrollmentSecretInput = z.infer<typeof ZEnrollmentSecretInput>;
 

@@ -1,3 +1,5 @@
+// First: collecting page data may evaluate this route before any module that loads the polyfill @peculiar/x509 needs.
+import "reflect-metadata";
 import { apiRoute } from "@/lib/api/route";
 import { OPERATIONS } from "@/lib/api/operations";
 import { createEnrollmentSecret, getDeviceEnrollment } from "@/lib/services/est";
