@@ -83,7 +83,10 @@ async function main() {
   console.log(`[certfleet] HTTP  on http://${cfg.host}:${cfg.port}  (public URL ${cfg.publicUrl})`);
 
   let identity = await loadTlsIdentity();
-  const secure = https.createServer({ ...TLS_OPTIONS, cert: identity.cert, key: identity.key }, onRequest);
+  // EST (lib/http/est.ts) authenticates devices by their TLS client certificate. Asked for, never
+  // required, and not verified by TLS: browsers, /api and /pki clients without one are unaffected,
+  // and each EST route checks the certificate against the CAs that may vouch for it.
+  const secure = https.createServer({ ...TLS_OPTIONS, cert: identity.cert, key: identity.key, requestCert: true, rejectUnauthorized: false }, onRequest);
   secure.keepAliveTimeout = 65_000;
   await new Promise<void>((resolve) => secure.listen(cfg.httpsPort, cfg.host, resolve));
   console.log(`[certfleet] HTTPS on https://${cfg.host}:${cfg.httpsPort}  (${identity.source === "files" ? "TLS_CERT_FILE" : `certificate from the own CA for ${cfg.tlsHosts.join(", ")}`})`);

@@ -12,6 +12,7 @@ import { createUser } from "../lib/services/users";
 import { createApiToken, revokeApiToken } from "../lib/services/tokens";
 import { AppError } from "../lib/errors";
 import { listCas } from "../lib/services/cas";
+import { createEnrollmentSecret } from "../lib/services/est";
 import { bootstrap } from "../lib/bootstrap";
 import { brokerSyncCommand, BROKER_SYNC_USAGE } from "./broker-sync";
 import { brokerConfigCommand, BROKER_CONFIG_USAGE } from "./broker-config";
@@ -22,6 +23,7 @@ const USAGE = `usage: certfleet <command>
   token create --name N --role R [--expires-days D]  prints the token once
   token revoke --name N
   ca list                                            certificate authorities with their URLs
+  enrollment create --device NAME [--days D]         one-time EST secret for a device (printed once)
   broker-sync …                                      keep a broker's CA chain, CRLs and PSK file current
   broker-config --broker mosquitto|emqx …            print a working listener configuration
 roles: ${ROLES.join(", ")}
@@ -103,6 +105,17 @@ const commands: Record<string, Handler> = {
     if (!values.name) fail("--name is required");
     const revoked = await revokeApiToken(SYSTEM_ACTOR, { name: values.name });
     console.log(`revoked token "${revoked.name}"`);
+  }),
+  "enrollment create": withDatabase(async (argv) => {
+    const { values } = parseArgs({ args: argv, options: { device: { type: "string" }, days: { type: "string" } } });
+    if (!values.device) fail("--device is required");
+    const days = values.days === undefined ? undefined : Number(values.days);
+    if (days !== undefined && !(days > 0 && days <= 365)) fail("--days must be a number of days between 0 and 365");
+    const device = await db().device.findFirst({ where: { OR: [{ name: values.device }, { id: values.device }] }, select: { id: true } });
+    if (!device) fail(`no device "${values.device}"`);
+    const secret = await createEnrollmentSecret(SYSTEM_ACTOR, device!.id, { validDays: days });
+    // stdout: what a provisioning script feeds to the device; it is not shown again.
+    console.log(`username: ${secret.username}\npassword: ${secret.password}\nexpires: ${secret.expiresAt.toISOString()}\nest-url: ${secret.estUrl}`);
   }),
   "broker-sync": (argv) => brokerSyncCommand(argv),
   "broker-config": (argv) => brokerConfigCommand(argv),

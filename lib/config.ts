@@ -22,6 +22,8 @@ const ZEnv = z.object({
   CERTFLEET_CA_ALGORITHM: z.enum(["EC-P256", "EC-P384", "RSA-2048", "RSA-3072", "RSA-4096"]).default("EC-P256"),
   CERTFLEET_DEVICE_CERT_DAYS: z.coerce.number().int().min(1).max(3650).default(365),
   CERTFLEET_CRL_VALIDITY_HOURS: z.coerce.number().min(0.01).max(24 * 30).default(24),
+  CERTFLEET_EST_SECRET_DAYS: z.coerce.number().min(0.001).max(365).default(7),
+  CERTFLEET_EST_URL: z.string().url().optional(),
   // "true" is one proxy; a number is that many proxies in a row, each appending to X-Forwarded-For.
   CERTFLEET_TRUST_PROXY: z.union([z.enum(["true", "false"]), z.coerce.number().int().min(0).max(10)]).default("false"),
 });
@@ -56,6 +58,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
     caAlgorithm: e.CERTFLEET_CA_ALGORITHM,
     deviceCertDays: e.CERTFLEET_DEVICE_CERT_DAYS,
     crlValidityHours: e.CERTFLEET_CRL_VALIDITY_HOURS,
+    estSecretDays: e.CERTFLEET_EST_SECRET_DAYS,
+    // EST needs TLS straight to this process (the client certificate), so by default the HTTPS port on the public host.
+    estUrl: (e.CERTFLEET_EST_URL ?? `https://${new URL(e.CERTFLEET_PUBLIC_URL ?? "http://localhost").hostname}:${e.HTTPS_PORT}/.well-known/est`).replace(/\/+$/, ""),
     trustedProxies: e.CERTFLEET_TRUST_PROXY === "true" ? 1 : e.CERTFLEET_TRUST_PROXY === "false" ? 0 : e.CERTFLEET_TRUST_PROXY,
   };
 }

@@ -5,12 +5,13 @@ import type { Permission } from "../auth/roles";
 import { ZDeviceQuery, ZDeviceUpdate, ZNewDevice } from "../validation/devices";
 import { ZCertificateQuery, ZIssueCertificate, ZRenewCertificate, ZRevokeCertificate } from "../validation/certificates";
 import { ZCreatePsk, ZPskFileQuery, ZRevealPsk } from "../validation/psk";
+import { ZBootstrapCaInput, ZBootstrapCaStatus, ZCaEstSettings, ZEnrollmentSecretInput } from "../validation/est";
 
 export interface Operation {
   method: "GET" | "POST" | "PATCH" | "DELETE";
   path: string;
   summary: string;
-  tag: "devices" | "certificates" | "cas" | "psk" | "broker" | "meta";
+  tag: "devices" | "certificates" | "cas" | "psk" | "broker" | "est" | "meta";
   /** "public" = no token needed. */
   permission: Permission | "public";
   body?: z.ZodType;
@@ -62,6 +63,36 @@ export const OPERATIONS = {
     tag: "broker",
     permission: "broker:read",
     query: ZPskFileQuery,
+    success: 200,
+  }),
+  createEnrollmentSecret: op({
+    method: "POST",
+    path: "/api/v1/devices/{id}/enrollment",
+    summary: "Create a one-time EST enrollment secret for the device: answers { username, password, expiresAt, estUrl } once (body {} or { validDays })",
+    tag: "est",
+    permission: "certificates:write",
+    body: ZEnrollmentSecretInput,
+    success: 201,
+  }),
+  getDeviceEnrollment: op({ method: "GET", path: "/api/v1/devices/{id}/enrollment", summary: "How the device enrolls over EST: last enrollment and a pending secret (never the secret)", tag: "est", permission: "devices:read", success: 200 }),
+  listBootstrapCas: op({ method: "GET", path: "/api/v1/bootstrap-cas", summary: "List the bootstrap (manufacturer) CAs whose certificates may enroll over EST", tag: "est", permission: "cas:read", success: 200 }),
+  registerBootstrapCa: op({
+    method: "POST",
+    path: "/api/v1/bootstrap-cas",
+    summary: "Register a bootstrap CA (PEM), how its certificates find their device (cn-as-name | cn-as-external-id | serial) and whether an unknown device is created, with tags",
+    tag: "est",
+    permission: "cas:write",
+    body: ZBootstrapCaInput,
+    success: 201,
+  }),
+  setBootstrapCaStatus: op({ method: "PATCH", path: "/api/v1/bootstrap-cas/{id}", summary: "Enable or disable a bootstrap CA", tag: "est", permission: "cas:write", body: ZBootstrapCaStatus, success: 200 }),
+  updateCaEstSettings: op({
+    method: "PATCH",
+    path: "/api/v1/cas/{id}/est",
+    summary: "EST re-enrollment settings of an issuing CA: grace after expiry (days, 0 = none) and whether the old certificate is revoked as superseded",
+    tag: "est",
+    permission: "cas:write",
+    body: ZCaEstSettings,
     success: 200,
   }),
 } satisfies Record<string, Operation>;
