@@ -16,7 +16,7 @@ import { useToast } from "@/components/ui/toast";
 import { downloadBlob } from "@/components/ui/download";
 import { formatNumber } from "@/components/ui/format";
 import { cn } from "@/components/ui/cn";
-import { importChunkAction, previewImportAction } from "@/app/(dashboard)/devices/import/actions";
+import type { BoundAction } from "@/lib/auth/action";
 import {
   IMPORT_CHUNK_ROWS,
   IMPORT_CREDENTIAL_CHUNK_ROWS,
@@ -29,6 +29,15 @@ import {
   type ImportRowResult,
 } from "@/lib/validation/import";
 import { createZip } from "./zip";
+
+type RejectedRow = { line: number; errors: { field: string; message: string }[] };
+type Chunk = { header: string[]; rows: { line: number; cells: string[] }[]; credentials?: { algorithm: string } };
+
+/** The import's two server actions, handed over by the import page. */
+export interface ImportActions {
+  preview: BoundAction<Chunk, { rejected: RejectedRow[] }>;
+  importChunk: BoundAction<Chunk, { created: number; rejected: RejectedRow[]; credentials?: Credential[]; chainPem?: string }>;
+}
 
 type Phase = "pick" | "checking" | "preview" | "importing" | "done";
 
@@ -73,7 +82,7 @@ function columnLabel(c: ImportColumn): string {
   }
 }
 
-export function ImportWizard({ canIssue }: { canIssue: boolean }) {
+export function ImportWizard({ actions, canIssue }: { actions: ImportActions; canIssue: boolean }) {
   const router = useRouter();
   const toast = useToast();
   const fileRef = useRef<HTMLInputElement>(null);
@@ -119,7 +128,7 @@ export function ImportWizard({ canIssue }: { canIssue: boolean }) {
     setProgress({ done: 0, total: p.rows.length });
     let done = 0;
     for (const part of parts) {
-      const res = await previewImportAction(null, { header: p.header, rows: part });
+      const res = await actions.preview(null, { header: p.header, rows: part });
       if (!res?.ok) {
         setFatal(res?.error ?? "The dry run failed");
         setPhase("pick");
@@ -154,7 +163,7 @@ export function ImportWizard({ canIssue }: { canIssue: boolean }) {
     const byLine = new Map(parsed.results.map((r) => [r.line, r]));
     for (const part of chunk(rows, size)) {
       if (stop.current) break;
-      const res = await importChunkAction(null, { header: parsed.header, rows: part, credentials: withCredentials ? { algorithm } : undefined });
+      const res = await actions.importChunk(null, { header: parsed.header, rows: part, credentials: withCredentials ? { algorithm } : undefined });
       if (!res?.ok) {
         toast({ tone: "error", title: "Import stopped", description: res?.error });
         break;
