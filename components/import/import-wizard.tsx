@@ -28,7 +28,7 @@ import {
   type ImportColumn,
   type ImportRowResult,
 } from "@/lib/validation/import";
-import { createZip } from "./zip";
+import { createCredentialsArchive } from "./credentials-archive";
 
 type RejectedRow = { line: number; errors: { field: string; message: string }[] };
 type Chunk = { header: string[]; rows: { line: number; cells: string[] }[]; credentials?: { algorithm: string } };
@@ -187,18 +187,7 @@ export function ImportWizard({ actions, canIssue }: { actions: ImportActions; ca
 
   function downloadArchive() {
     if (!credentials) return;
-    const entries = [
-      {
-        name: "README.txt",
-        data: `CertFleet credentials, ${new Date().toISOString()}\n\nOne folder per device: <name>.crt.pem (certificate), <name>.key.pem (private key, PKCS#8).\nca-chain.pem: issuing CA then root; give it to devices and brokers as the trust chain.\n\nCertFleet does not keep the private keys. Store this archive like a password and delete it once the keys are installed.\n`,
-      },
-      { name: "ca-chain.pem", data: credentials.chainPem },
-      ...credentials.items.flatMap((c) => [
-        { name: `${c.name}/${c.name}.crt.pem`, data: c.certificatePem },
-        { name: `${c.name}/${c.name}.key.pem`, data: c.privateKeyPem },
-      ]),
-    ];
-    downloadBlob(createZip(entries), `certfleet-credentials-${new Date().toISOString().slice(0, 10)}.zip`, "application/zip");
+    downloadBlob(createCredentialsArchive(credentials.items, credentials.chainPem), `certfleet-credentials-${new Date().toISOString().slice(0, 10)}.zip`, "application/zip");
   }
 
   function reset() {
