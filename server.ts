@@ -14,7 +14,7 @@ import { config } from "./lib/config";
 import { getAuthSecret } from "./lib/secrets";
 import { bootstrap } from "./lib/bootstrap";
 import { brokerRoute } from "./lib/http/router";
-import { tagClientAddress } from "./lib/http/client-ip";
+import { tagClientAddress } from "./lib/auth/client-ip";
 import { appHeaders, arrivedOverHttps, BROKER_HEADERS } from "./lib/http/security-headers";
 import { restrictNewFiles } from "./lib/data-files";
 import { startCrlScheduler } from "./lib/services/crl";

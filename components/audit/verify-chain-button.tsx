@@ -4,16 +4,17 @@ import { ShieldCheck, ShieldAlert } from "lucide-react";
 import { Button } from "@/components/ui/button";
 import { useToast } from "@/components/ui/toast";
 import { formatNumber } from "@/components/ui/format";
-import { verifyAuditChainAction } from "@/app/(dashboard)/audit/actions";
+import type { BoundAction } from "@/lib/auth/action";
+import type { ChainVerdict } from "@/lib/services/audit";
 
-export function VerifyChainButton() {
+export function VerifyChainButton({ verifyChain }: { verifyChain: BoundAction<void, ChainVerdict> }) {
   const toast = useToast();
   const [pending, start] = useTransition();
   const [verdict, setVerdict] = useState<{ ok: boolean; text: string } | null>(null);
 
   function verify() {
     start(async () => {
-      const res = await verifyAuditChainAction(null, {});
+      const res = await verifyChain(null);
       if (!res?.ok) {
         toast({ tone: "error", title: "Verification failed to run", description: res?.error });
         return;

@@ -10,13 +10,20 @@ import { controlClasses, FormError } from "@/components/ui/field";
 import { useToast } from "@/components/ui/toast";
 import { formatDate } from "@/components/ui/format";
 import { cn } from "@/components/ui/cn";
-import { renewCertificateAction, revokeCertificateAction, unholdCertificateAction } from "@/app/(dashboard)/devices/certificate-actions";
-import type { TRevokeReason } from "@/lib/validation/certificates";
+import type { BoundAction } from "@/lib/auth/action";
+import type { TRenewCertificate, TRevokeReason } from "@/lib/validation/certificates";
 import { CredentialDialog, type IssuedCredentialView } from "./credential-dialog";
 import { REASON_HELP, REASON_LABELS, REVOKE_REASON_LIST } from "./revocation-reasons";
 
+/** The certificate's actions, its id bound by the page. */
+export interface CertificateActionsProps {
+  renew: BoundAction<Partial<TRenewCertificate>, IssuedCredentialView>;
+  revoke: BoundAction<{ reason: TRevokeReason }, unknown>;
+  unhold: BoundAction<void, unknown>;
+}
+
 interface Props {
-  certificateId: string;
+  actions: CertificateActionsProps;
   serialHex: string;
   deviceName: string;
   keySource: string;
@@ -26,7 +33,7 @@ interface Props {
   deviceActive: boolean;
 }
 
-export function CertificateActions({ certificateId, serialHex, deviceName, keySource, status, onHold, deviceActive }: Props) {
+export function CertificateActions({ actions, serialHex, deviceName, keySource, status, onHold, deviceActive }: Props) {
   const router = useRouter();
   const toast = useToast();
   const [renewing, startRenew] = useTransition();
@@ -39,7 +46,7 @@ export function CertificateActions({ certificateId, serialHex, deviceName, keySo
 
   function renew() {
     startRenew(async () => {
-      const res = await renewCertificateAction(null, { certificateId, request: { rekey: false, revokeOld: false, format: "pem" } });
+      const res = await actions.renew(null, { rekey: false, revokeOld: false, format: "pem" });
       if (res?.ok) {
         toast({ tone: "success", title: "Certificate renewed", description: `New serial ${res.data.certificate.serialHex.slice(0, 16)}…, valid until ${formatDate(res.data.certificate.notAfter)}.` });
         router.refresh();
@@ -49,7 +56,7 @@ export function CertificateActions({ certificateId, serialHex, deviceName, keySo
 
   async function unhold() {
     setBusy(true);
-    const res = await unholdCertificateAction(null, { certificateId });
+    const res = await actions.unhold(null);
     setBusy(false);
     setUnholdOpen(false);
     if (res?.ok) {
@@ -83,7 +90,7 @@ export function CertificateActions({ certificateId, serialHex, deviceName, keySo
 
       {rekeyOpen && (
         <RekeyDialog
-          certificateId={certificateId}
+          renew={actions.renew}
           onClose={() => setRekeyOpen(false)}
           onIssued={(c) => {
             setRekeyOpen(false);
@@ -92,7 +99,7 @@ export function CertificateActions({ certificateId, serialHex, deviceName, keySo
           }}
         />
       )}
-      {revokeOpen && <RevokeDialog certificateId={certificateId} serialHex={serialHex} deviceName={deviceName} onHold={onHold} onClose={() => setRevokeOpen(false)} />}
+      {revokeOpen && <RevokeDialog revoke={actions.revoke} serialHex={serialHex} deviceName={deviceName} onHold={onHold} onClose={() => setRevokeOpen(false)} />}
       <ConfirmDialog
         open={unholdOpen}
         onClose={() => setUnholdOpen(false)}
@@ -107,7 +114,7 @@ export function CertificateActions({ certificateId, serialHex, deviceName, keySo
   );
 }
 
-function RekeyDialog({ certificateId, onClose, onIssued }: { certificateId: string; onClose: () => void; onIssued: (c: IssuedCredentialView) => void }) {
+function RekeyDialog({ renew, onClose, onIssued }: { renew: CertificateActionsProps["renew"]; onClose: () => void; onIssued: (c: IssuedCredentialView) => void }) {
   const [format, setFormat] = useState<"pem" | "pkcs12">("pem");
   const [password, setPassword] = useState("");
   const [revokeOld, setRevokeOld] = useState(false);
@@ -118,7 +125,7 @@ function RekeyDialog({ certificateId, onClose, onIssued }: { certificateId: stri
   function submit(e: React.FormEvent) {
     e.preventDefault();
     start(async () => {
-      const res = await renewCertificateAction(null, { certificateId, request: { rekey: true, revokeOld, format, password: format === "pkcs12" ? password : undefined } });
+      const res = await renew(null, { rekey: true, revokeOld, format, password: format === "pkcs12" ? password : undefined });
       if (res?.ok) onIssued(res.data);
       else setError({ message: res?.error ?? "Renewal failed", fields: res?.fieldErrors ?? {} });
     });
@@ -160,7 +167,7 @@ function RekeyDialog({ certificateId, onClose, onIssued }: { certificateId: stri
   );
 }
 
-function RevokeDialog({ certificateId, serialHex, deviceName, onHold, onClose }: { certificateId: string; serialHex: string; deviceName: string; onHold: boolean; onClose: () => void }) {
+function RevokeDialog({ revoke, serialHex, deviceName, onHold, onClose }: { revoke: CertificateActionsProps["revoke"]; serialHex: string; deviceName: string; onHold: boolean; onClose: () => void }) {
   const router = useRouter();
   const toast = useToast();
   const [reason, setReason] = useState<TRevokeReason | "">("");
@@ -175,7 +182,7 @@ function RevokeDialog({ certificateId, serialHex, deviceName, onHold, onClose }:
       return;
     }
     start(async () => {
-      const res = await revokeCertificateAction(null, { certificateId, reason });
+      const res = await revoke(null, { reason });
       if (res?.ok) {
         toast({ tone: "success", title: reason === "certificateHold" ? "Certificate on hold" : "Certificate revoked", description: `${deviceName}: serial ${serialHex.slice(0, 16)}… is on the CRL from now on (${REASON_LABELS[reason]}).` });
         onClose();

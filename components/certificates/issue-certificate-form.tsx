@@ -10,13 +10,20 @@ import { useToast } from "@/components/ui/toast";
 import { useActionResult } from "@/components/ui/use-action-result";
 import { formatDate } from "@/components/ui/format";
 import { cn } from "@/components/ui/cn";
-import { issueCertificateFormAction } from "@/app/(dashboard)/devices/certificate-actions";
+import type { BoundAction } from "@/lib/auth/action";
 import { CredentialDialog, type IssuedCredentialView } from "./credential-dialog";
 
 const ALGORITHMS = ["EC-P256", "EC-P384", "RSA-2048", "RSA-3072", "RSA-4096"];
 
-export function IssueCertificateForm({ deviceId, deviceName, defaultValidityDays }: { deviceId: string; deviceName: string; defaultValidityDays: number }) {
-  const [state, action, pending] = useActionState(issueCertificateFormAction, null);
+interface Props {
+  /** The issue action, the device id bound by the page. */
+  issue: BoundAction<FormData, IssuedCredentialView>;
+  deviceName: string;
+  defaultValidityDays: number;
+}
+
+export function IssueCertificateForm({ issue, deviceName, defaultValidityDays }: Props) {
+  const [state, action, pending] = useActionState(issue, null);
   const [mode, setMode] = useState<"csr" | "generate">("csr");
   const [format, setFormat] = useState<"pem" | "pkcs12">("pem");
   const [csr, setCsr] = useState("");
@@ -52,7 +59,6 @@ export function IssueCertificateForm({ deviceId, deviceName, defaultValidityDays
   return (
     <>
       <form action={action} className="space-y-4" aria-label="Issue certificate">
-        <input type="hidden" name="deviceId" value={deviceId} />
         <input type="hidden" name="mode" value={mode} />
         <div role="radiogroup" aria-label="Key source" className="inline-flex rounded-lg border border-zinc-200 bg-zinc-50 p-0.5 text-sm">
           {(

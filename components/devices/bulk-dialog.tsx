@@ -10,7 +10,7 @@ import { controlClasses } from "@/components/ui/field";
 import { useToast } from "@/components/ui/toast";
 import { formatNumber } from "@/components/ui/format";
 import { cn } from "@/components/ui/cn";
-import { bulkOnDevicesAction, bulkOnFilterAction, countMatchingDevicesAction } from "@/app/(dashboard)/devices/actions";
+import type { BoundAction } from "@/lib/auth/action";
 import type { TBulkOperation } from "@/lib/validation/bulk";
 import type { TRevokeReason } from "@/lib/validation/certificates";
 import { BULK_CHUNK_SIZE, type TInventoryFilter } from "@/lib/validation/inventory";
@@ -19,9 +19,16 @@ import { REASON_HELP, REASON_LABELS, REVOKE_REASON_LIST } from "../certificates/
 
 export type BulkTarget = { kind: "ids"; ids: string[]; names: string[] } | { kind: "filter"; filter: TInventoryFilter; description: string; approx: number };
 
+/** The inventory's bulk actions, handed down from the devices page. */
+export interface BulkActions {
+  onDevices: BoundAction<{ operation: TBulkOperation; deviceIds: string[] }, BulkItemResult[]>;
+  onFilter: BoundAction<{ operation: TBulkOperation; filter: TInventoryFilter; afterName: string | null }, { results: BulkItemResult[]; nextAfter: string | null }>;
+  count: BoundAction<{ filter: TInventoryFilter }, number>;
+}
+
 type Phase = "confirm" | "running" | "finished";
 
-export function BulkDialog({ op, target, onClose, onDone }: { op: "renew" | "revoke"; target: BulkTarget; onClose: () => void; onDone: () => void }) {
+export function BulkDialog({ actions, op, target, onClose, onDone }: { actions: BulkActions; op: "renew" | "revoke"; target: BulkTarget; onClose: () => void; onDone: () => void }) {
   const router = useRouter();
   const toast = useToast();
   const [phase, setPhase] = useState<Phase>("confirm");
@@ -38,7 +45,7 @@ export function BulkDialog({ op, target, onClose, onDone }: { op: "renew" | "rev
   useEffect(() => {
     if (target.kind !== "filter") return;
     let live = true;
-    countMatchingDevicesAction(null, { filter: target.filter }).then((res) => {
+    actions.count(null, { filter: target.filter }).then((res) => {
       if (!live) return;
       if (res?.ok) setCount(res.data);
       else setError(res?.error ?? "Could not count the devices");
@@ -46,7 +53,7 @@ export function BulkDialog({ op, target, onClose, onDone }: { op: "renew" | "rev
     return () => {
       live = false;
     };
-  }, [target]);
+  }, [actions, target]);
 
   const total = count ?? 0;
   const confirmWord = `${op} ${total}`;
@@ -60,7 +67,7 @@ export function BulkDialog({ op, target, onClose, onDone }: { op: "renew" | "rev
     try {
       if (target.kind === "ids") {
         for (let i = 0; i < target.ids.length && !stop.current; i += BULK_CHUNK_SIZE) {
-          const res = await bulkOnDevicesAction(null, { operation, deviceIds: target.ids.slice(i, i + BULK_CHUNK_SIZE) });
+          const res = await actions.onDevices(null, { operation, deviceIds: target.ids.slice(i, i + BULK_CHUNK_SIZE) });
           if (!res?.ok) throw new Error(res?.error ?? "The request failed");
           all.push(...res.data);
           setResults([...all]);
@@ -68,7 +75,7 @@ export function BulkDialog({ op, target, onClose, onDone }: { op: "renew" | "rev
       } else {
         let after: string | null = null;
         do {
-          const res = await bulkOnFilterAction(null, { operation, filter: target.filter, afterName: after });
+          const res = await actions.onFilter(null, { operation, filter: target.filter, afterName: after });
           if (!res?.ok) throw new Error(res?.error ?? "The request failed");
           all.push(...res.data.results);
           setResults([...all]);

@@ -6,9 +6,15 @@ import { Ban, CirclePlay, PowerOff } from "lucide-react";
 import { Button } from "@/components/ui/button";
 import { ConfirmDialog } from "@/components/ui/confirm-dialog";
 import { useToast } from "@/components/ui/toast";
-import { decommissionDeviceAction, updateDeviceFormAction } from "@/app/(dashboard)/devices/actions";
+import type { BoundAction } from "@/lib/auth/action";
 
-export function DeviceActions({ id, name, status, liveCertificates, hasPsk }: { id: string; name: string; status: string; liveCertificates: number; hasPsk: boolean }) {
+/** The device's actions, its id bound by the page. */
+export interface DeviceActionsProps {
+  update: BoundAction<{ status: "active" | "disabled" }, unknown>;
+  decommission: BoundAction<void, unknown>;
+}
+
+export function DeviceActions({ actions, name, status, liveCertificates, hasPsk }: { actions: DeviceActionsProps; name: string; status: string; liveCertificates: number; hasPsk: boolean }) {
   const router = useRouter();
   const toast = useToast();
   const [pending, start] = useTransition();
@@ -16,7 +22,7 @@ export function DeviceActions({ id, name, status, liveCertificates, hasPsk }: { 
 
   function setStatus(next: "active" | "disabled") {
     start(async () => {
-      const res = await updateDeviceFormAction(null, { id, change: { status: next } });
+      const res = await actions.update(null, { status: next });
       setConfirm(null);
       if (res?.ok) {
         toast({ tone: "success", title: next === "disabled" ? `${name} disabled` : `${name} enabled` });
@@ -27,7 +33,7 @@ export function DeviceActions({ id, name, status, liveCertificates, hasPsk }: { 
 
   function decommission() {
     start(async () => {
-      const res = await decommissionDeviceAction(null, { id });
+      const res = await actions.decommission(null);
       setConfirm(null);
       if (res?.ok) {
         toast({ tone: "success", title: `${name} decommissioned`, description: "Its certificates and PSKs are revoked." });

@@ -10,7 +10,7 @@ import { cn } from "@/components/ui/cn";
 import type { InventoryRow } from "@/lib/services/inventory";
 import type { TInventoryFilter } from "@/lib/validation/inventory";
 import { CertStateBadge, DeviceStatusBadge } from "../certificates/cert-state-badge";
-import { BulkDialog, type BulkTarget } from "./bulk-dialog";
+import { BulkDialog, type BulkActions, type BulkTarget } from "./bulk-dialog";
 import { useInventoryNav } from "./inventory-nav";
 
 interface Props {
@@ -22,6 +22,7 @@ interface Props {
   filterText: string;
   filtered: boolean;
   canBulk: boolean;
+  bulkActions: BulkActions;
   nowMs: number;
 }
 
@@ -46,7 +47,7 @@ function SortHeader({ field, label, className }: { field: "name" | "expiry" | "c
   );
 }
 
-export function InventoryTable({ items, nextCursor, prevCursor, total, filter, filterText, filtered, canBulk, nowMs }: Props) {
+export function InventoryTable({ items, nextCursor, prevCursor, total, filter, filterText, filtered, canBulk, bulkActions, nowMs }: Props) {
   const { params, update, pending } = useInventoryNav();
   const [selected, setSelected] = useState<Set<string>>(new Set());
   const [allMatching, setAllMatching] = useState(false);
@@ -244,6 +245,7 @@ export function InventoryTable({ items, nextCursor, prevCursor, total, filter, f
 
       {bulk && (
         <BulkDialog
+          actions={bulkActions}
           op={bulk.op}
           target={bulk.target}
           onClose={() => setBulk(null)}

@@ -7,9 +7,11 @@ import { Dialog } from "@/components/ui/dialog";
 import { FormError, TextField } from "@/components/ui/field";
 import { useToast } from "@/components/ui/toast";
 import { useActionResult } from "@/components/ui/use-action-result";
-import { createDeviceFormAction } from "@/app/(dashboard)/devices/actions";
+import type { BoundAction } from "@/lib/auth/action";
 
-export function NewDeviceDialog() {
+type CreateDevice = BoundAction<FormData, { id: string; name: string }>;
+
+export function NewDeviceDialog({ create }: { create: CreateDevice }) {
   const [open, setOpen] = useState(false);
   const [formKey, setFormKey] = useState(0);
   return (
@@ -20,6 +22,7 @@ export function NewDeviceDialog() {
       <Dialog open={open} onClose={() => setOpen(false)} title="New device" description="Certificates and a PSK can be added on the device's page.">
         <NewDeviceForm
           key={formKey}
+          create={create}
           onCreated={() => {
             setOpen(false);
             setFormKey((k) => k + 1);
@@ -30,8 +33,8 @@ export function NewDeviceDialog() {
   );
 }
 
-function NewDeviceForm({ onCreated }: { onCreated: () => void }) {
-  const [state, action, pending] = useActionState(createDeviceFormAction, null);
+function NewDeviceForm({ create, onCreated }: { create: CreateDevice; onCreated: () => void }) {
+  const [state, action, pending] = useActionState(create, null);
   const router = useRouter();
   const toast = useToast();
   const errors = state && !state.ok ? state.fieldErrors : {};

@@ -15,7 +15,7 @@ import { controlClasses, FormError } from "@/components/ui/field";
 import { useToast } from "@/components/ui/toast";
 import { formatDateTime, relativeTime } from "@/components/ui/format";
 import { cn } from "@/components/ui/cn";
-import { createOrRotatePskAction, revealPskAction, revokePskAction } from "@/app/(dashboard)/devices/psk-actions";
+import type { BoundAction } from "@/lib/auth/action";
 import type { PskView } from "@/lib/services/psk";
 
 interface Secret {
@@ -26,6 +26,15 @@ interface Secret {
   how: "created" | "rotated" | "revealed";
 }
 
+type PskKey = { identity: string; version: number; key: string; keyHex: string };
+
+/** The device's PSK actions, its id bound by the page. */
+export interface PskActions {
+  createOrRotate: BoundAction<{ identity?: string; overlapSeconds?: string } | void, PskKey>;
+  revoke: BoundAction<void, { revoked: string[] }>;
+  reveal: BoundAction<void, PskKey>;
+}
+
 const OVERLAPS = [
   { value: "0", label: "None — the old key stops working now" },
   { value: "3600", label: "1 hour" },
@@ -34,7 +43,7 @@ const OVERLAPS = [
   { value: "2592000", label: "30 days" },
 ];
 
-export function PskPanel({ deviceId, deviceName, psks, canWrite, canReveal, deviceActive, nowMs }: { deviceId: string; deviceName: string; psks: PskView[]; canWrite: boolean; canReveal: boolean; deviceActive: boolean; nowMs: number }) {
+export function PskPanel({ actions, deviceName, psks, canWrite, canReveal, deviceActive, nowMs }: { actions: PskActions; deviceName: string; psks: PskView[]; canWrite: boolean; canReveal: boolean; deviceActive: boolean; nowMs: number }) {
   const router = useRouter();
   const toast = useToast();
   const [secret, setSecret] = useState<Secret | null>(null);
@@ -50,7 +59,7 @@ export function PskPanel({ deviceId, deviceName, psks, canWrite, canReveal, devi
 
   function create() {
     start(async () => {
-      const res = await createOrRotatePskAction(null, { deviceId });
+      const res = await actions.createOrRotate(null);
       if (res?.ok) {
         setSecret({ identity: res.data.identity, version: res.data.version, key: res.data.key, keyHex: res.data.keyHex, how: "created" });
         toast({ tone: "success", title: "PSK created", description: `Identity ${res.data.identity}. Copy the key now: it is shown once.` });
@@ -61,7 +70,7 @@ export function PskPanel({ deviceId, deviceName, psks, canWrite, canReveal, devi
 
   function revoke() {
     start(async () => {
-      const res = await revokePskAction(null, { deviceId });
+      const res = await actions.revoke(null);
       setRevokeOpen(false);
       if (res?.ok) {
         setSecret(null);
@@ -73,7 +82,7 @@ export function PskPanel({ deviceId, deviceName, psks, canWrite, canReveal, devi
 
   function reveal() {
     start(async () => {
-      const res = await revealPskAction(null, { deviceId });
+      const res = await actions.reveal(null);
       setRevealOpen(false);
       if (res?.ok) setSecret({ identity: res.data.identity, version: res.data.version, key: res.data.key, keyHex: res.data.keyHex, how: "revealed" });
       else toast({ tone: "error", title: "Could not reveal the PSK", description: res?.error });
@@ -148,7 +157,7 @@ export function PskPanel({ deviceId, deviceName, psks, canWrite, canReveal, devi
 
       {rotateOpen && current && (
         <RotateDialog
-          deviceId={deviceId}
+          rotate={actions.createOrRotate}
           identity={current.identity}
           onClose={() => setRotateOpen(false)}
           onRotated={(s) => {
@@ -210,7 +219,7 @@ function SecretBox({ secret, onHide }: { secret: Secret; onHide: () => void }) {
   );
 }
 
-function RotateDialog({ deviceId, identity, onClose, onRotated }: { deviceId: string; identity: string; onClose: () => void; onRotated: (s: Secret) => void }) {
+function RotateDialog({ rotate, identity, onClose, onRotated }: { rotate: PskActions["createOrRotate"]; identity: string; onClose: () => void; onRotated: (s: Secret) => void }) {
   const [overlap, setOverlap] = useState("0");
   const [newIdentity, setNewIdentity] = useState("");
   const [error, setError] = useState<{ message: string; fields: Record<string, string> } | null>(null);
@@ -221,7 +230,7 @@ function RotateDialog({ deviceId, identity, onClose, onRotated }: { deviceId: st
   function submit(e: React.FormEvent) {
     e.preventDefault();
     start(async () => {
-      const res = await createOrRotatePskAction(null, { deviceId, overlapSeconds: overlap, identity: newIdentity });
+      const res = await rotate(null, { overlapSeconds: overlap, identity: newIdentity });
       if (res?.ok) onRotated({ identity: res.data.identity, version: res.data.version, key: res.data.key, keyHex: res.data.keyHex, how: "rotated" });
       else setError({ message: res?.error ?? "Rotation failed", fields: res?.fieldErrors ?? {} });
     });

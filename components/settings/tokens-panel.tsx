@@ -13,7 +13,13 @@ import { FormError, SelectField, TextField } from "@/components/ui/field";
 import { useToast } from "@/components/ui/toast";
 import { useActionResult } from "@/components/ui/use-action-result";
 import { formatDate, formatDateTime, relativeTime } from "@/components/ui/format";
-import { createTokenAction, revokeTokenAction } from "@/app/(dashboard)/settings/actions";
+import type { ActionState, BoundAction } from "@/lib/auth/action";
+
+/** Token actions as the settings page hands them over; revoke takes the token's id first. */
+export interface TokenActions {
+  create: BoundAction<FormData, { name: string; token: string; role: string }>;
+  revoke: (id: string, prev: unknown) => Promise<ActionState<unknown>>;
+}
 
 export interface TokenRow {
   id: string;
@@ -33,7 +39,7 @@ function tokenState(t: TokenRow, now: Date) {
   return <Badge tone="green" dot>Active</Badge>;
 }
 
-export function TokensPanel({ tokens, publicUrl, nowMs }: { tokens: TokenRow[]; publicUrl: string; nowMs: number }) {
+export function TokensPanel({ actions, tokens, publicUrl, nowMs }: { actions: TokenActions; tokens: TokenRow[]; publicUrl: string; nowMs: number }) {
   const router = useRouter();
   const toast = useToast();
   const [adding, setAdding] = useState(false);
@@ -46,7 +52,7 @@ export function TokensPanel({ tokens, publicUrl, nowMs }: { tokens: TokenRow[]; 
     if (!revoking) return;
     const t = revoking;
     start(async () => {
-      const res = await revokeTokenAction(null, { id: t.id });
+      const res = await actions.revoke(t.id, null);
       setRevoking(null);
       if (res?.ok) {
         toast({ tone: "success", title: `Revoked ${t.name}`, description: "Requests with it are refused from now on." });
@@ -111,7 +117,7 @@ export function TokensPanel({ tokens, publicUrl, nowMs }: { tokens: TokenRow[]; 
         <EmptyState icon={<KeySquare />} title="No API tokens" description="Tokens let provisioning lines call the REST API and brokers fetch their PSK file." />
       )}
       <Dialog open={adding} onClose={close} title="New API token" description="The token is shown once. CertFleet stores only its hash.">
-        <NewTokenForm key={formKey} publicUrl={publicUrl} onDone={close} />
+        <NewTokenForm key={formKey} create={actions.create} publicUrl={publicUrl} onDone={close} />
       </Dialog>
       <ConfirmDialog
         open={!!revoking}
@@ -127,8 +133,8 @@ export function TokensPanel({ tokens, publicUrl, nowMs }: { tokens: TokenRow[]; 
   );
 }
 
-function NewTokenForm({ publicUrl, onDone }: { publicUrl: string; onDone: () => void }) {
-  const [state, action, pending] = useActionState(createTokenAction, null);
+function NewTokenForm({ create, publicUrl, onDone }: { create: TokenActions["create"]; publicUrl: string; onDone: () => void }) {
+  const [state, action, pending] = useActionState(create, null);
   const [token, setToken] = useState<{ name: string; token: string; role: string } | null>(null);
   const errors = state && !state.ok ? state.fieldErrors : {};
   useActionResult(state, (s) => {

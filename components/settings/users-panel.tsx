@@ -13,7 +13,13 @@ import { useToast } from "@/components/ui/toast";
 import { useActionResult } from "@/components/ui/use-action-result";
 import { formatDateTime, relativeTime } from "@/components/ui/format";
 import { cn } from "@/components/ui/cn";
-import { createUserAction, updateUserAction } from "@/app/(dashboard)/settings/actions";
+import type { ActionState, BoundAction } from "@/lib/auth/action";
+
+/** User actions as the settings page hands them over; update takes the user's id first. */
+export interface UserActions {
+  create: BoundAction<FormData, { email: string; role: string; generatedPassword?: string }>;
+  update: (id: string, prev: unknown, change: { role?: string; disabled?: boolean }) => Promise<ActionState<unknown>>;
+}
 
 export interface UserRow {
   id: string;
@@ -31,7 +37,7 @@ const ROLE_HELP: Record<string, string> = {
   viewer: "Read only",
 };
 
-export function UsersPanel({ users, selfId, nowMs }: { users: UserRow[]; selfId: string; nowMs: number }) {
+export function UsersPanel({ actions, users, selfId, nowMs }: { actions: UserActions; users: UserRow[]; selfId: string; nowMs: number }) {
   const router = useRouter();
   const toast = useToast();
   const [adding, setAdding] = useState(false);
@@ -42,7 +48,7 @@ export function UsersPanel({ users, selfId, nowMs }: { users: UserRow[]; selfId:
 
   function change(user: UserRow, change: { role?: string; disabled?: boolean }) {
     start(async () => {
-      const res = await updateUserAction(null, { id: user.id, ...change });
+      const res = await actions.update(user.id, null, change);
       setDisabling(null);
       if (res?.ok) {
         toast({ tone: "success", title: `Updated ${user.email}`, description: change.role ? `Role: ${change.role}` : change.disabled ? "Disabled: signed out on the next request" : "Enabled" });
@@ -114,7 +120,7 @@ export function UsersPanel({ users, selfId, nowMs }: { users: UserRow[]; selfId:
         </table>
       </div>
       <Dialog open={adding} onClose={() => { setAdding(false); setFormKey((k) => k + 1); }} title="Add user" description="The user signs in with email and password.">
-        <NewUserForm key={formKey} onDone={() => { setAdding(false); setFormKey((k) => k + 1); router.refresh(); }} />
+        <NewUserForm key={formKey} create={actions.create} onDone={() => { setAdding(false); setFormKey((k) => k + 1); router.refresh(); }} />
       </Dialog>
       <ConfirmDialog
         open={!!disabling}
@@ -132,8 +138,8 @@ export function UsersPanel({ users, selfId, nowMs }: { users: UserRow[]; selfId:
   );
 }
 
-function NewUserForm({ onDone }: { onDone: () => void }) {
-  const [state, action, pending] = useActionState(createUserAction, null);
+function NewUserForm({ create, onDone }: { create: UserActions["create"]; onDone: () => void }) {
+  const [state, action, pending] = useActionState(create, null);
   const [generated, setGenerated] = useState<{ email: string; password: string } | null>(null);
   const toast = useToast();
   const errors = state && !state.ok ? state.fieldErrors : {};

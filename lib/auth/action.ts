@@ -14,6 +14,13 @@ export type ActionState<T = unknown> =
   | { ok: false; error: string; code: string; fieldErrors: Record<string, string> }
   | null;
 
+/**
+ * A server action as a client component receives it from its page: any target id already bound
+ * there (`action.bind(null, id)`), so the component only sends its input. Components name the
+ * input and result they use; the page's assignment checks that the real action fits.
+ */
+export type BoundAction<I, T> = (prev: unknown, input: I) => Promise<ActionState<T>>;
+
 function fieldMap(errors: FieldError[]): Record<string, string> {
   return Object.fromEntries(errors.map((e) => [e.path, e.message]));
 }
@@ -26,6 +33,15 @@ export function formToObject(form: FormData): Record<string, unknown> {
     else out[key] = value;
   }
   return out;
+}
+
+/**
+ * The fields a client sent besides a bound id: a submitted form's, or a plain object's. Anything
+ * else gives no fields, so the schema reports what is missing instead of the action throwing.
+ */
+export function inputFields(raw: unknown): Record<string, unknown> {
+  if (raw instanceof FormData) return formToObject(raw);
+  return raw && typeof raw === "object" && !Array.isArray(raw) ? { ...raw } : {};
 }
 
 /**

@@ -4,8 +4,8 @@
 import type { NextAuthOptions } from "next-auth";
 import CredentialsProvider from "next-auth/providers/credentials";
 import { getAuthSecret } from "../secrets";
-import { checkCredentials } from "../services/users";
-import { CLIENT_IP_HEADER } from "../http/client-ip";
+import { checkCredentials } from "./credentials";
+import { CLIENT_IP_HEADER } from "./client-ip";
 import { loginThrottle } from "./rate-limit";
 
 export const RATE_LIMITED_ERROR = "RateLimited";

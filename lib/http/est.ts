@@ -6,7 +6,7 @@ import type { TLSSocket } from "node:tls";
 import { AppError } from "../errors";
 import { estBase64, csrAttributes } from "../pki/est";
 import { estCaCerts, estEnroll, estReenroll, type EstCredentials } from "../services/est";
-import { CLIENT_IP_HEADER } from "./client-ip";
+import { CLIENT_IP_HEADER } from "../auth/client-ip";
 import type { BrokerHandler } from "./types";
 
 export const EST_PREFIX = "/.well-known/est/";

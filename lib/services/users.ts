@@ -1,8 +1,8 @@
-// Users: creation (first admin, CLI, settings page), sign-in check, role changes.
+// Users: creation (first admin, CLI, settings page) and role changes; the sign-in check is lib/auth/credentials.ts.
 import { db } from "../db";
 import { AppError, notFound } from "../errors";
 import { authorize, type Actor, type Role } from "../auth/roles";
-import { burnPasswordCheck, generatePassword, hashPassword, verifyPassword, MIN_PASSWORD_LENGTH } from "../auth/password";
+import { generatePassword, hashPassword, MIN_PASSWORD_LENGTH } from "../auth/password";
 import { withAudit } from "./audit";
 
 export interface NewUser {
@@ -29,22 +29,6 @@ export async function createUser(actor: Actor, input: NewUser): Promise<{ id: st
     return { result: created, audit: { action: "user.create", targetType: "user", targetId: created.id, details: { email, role: input.role } } };
   });
   return { id: user.id, email: user.email, role: user.role as Role, generatedPassword: input.password ? undefined : password };
-}
-
-/**
- * Checks an email/password pair. Unknown user, disabled user and wrong password all answer null
- * after the same amount of work, so callers cannot tell them apart.
- */
-export async function checkCredentials(email: string, password: string) {
-  const user = await db().user.findUnique({ where: { email: email.trim().toLowerCase() } });
-  if (!user) {
-    await burnPasswordCheck(password);
-    return null;
-  }
-  const ok = await verifyPassword(user.passwordHash, password);
-  if (!ok || user.disabled) return null;
-  await db().user.update({ where: { id: user.id }, data: { lastLoginAt: new Date() } });
-  return { id: user.id, email: user.email, role: user.role as Role, name: user.name };
 }
 
 export async function listUsers(actor: Actor) {

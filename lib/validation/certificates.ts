@@ -2,7 +2,7 @@ import { z } from "zod";
 import { KEY_ALGORITHMS } from "../pki/algorithms";
 import { REVOCATION_REASONS } from "../pki/revocation-reasons";
 import { normalizeSerialHex } from "../pki/serial";
-import { ZBoolish, ZLimit } from "./common";
+import { blankToUndefined, ZBoolish, ZId, ZLimit } from "./common";
 
 /** Reasons an operator may give (removeFromCRL belongs to delta CRLs; CA-level reasons are not for leaves). */
 export const REVOKE_REASONS = ["unspecified", "keyCompromise", "affiliationChanged", "superseded", "cessationOfOperation", "certificateHold", "privilegeWithdrawn"] as const;
@@ -42,6 +42,34 @@ export const ZIssueCertificate = z
   .refine((v) => (v.csr === undefined) !== (v.generateKey === undefined), { message: 'Give exactly one of "csr" or "generateKey"', path: ["csr"] })
   .refine((v) => v.format !== "pkcs12" || (v.generateKey && v.password), { message: "A PKCS#12 needs generateKey and a password", path: ["password"] });
 export type TIssueCertificate = z.infer<typeof ZIssueCertificate>;
+
+/**
+ * The device page's "Issue certificate" form (FormData): a pasted or uploaded CSR, or a key
+ * generated on the server and returned once. Field errors carry the form's own field names; the
+ * result is a ZIssueCertificate request, which then decides what is valid as the REST API does.
+ */
+export const ZIssueCertificateForm = z
+  .object({
+    deviceId: ZId,
+    mode: z.enum(["csr", "generate"]),
+    csr: z.preprocess(blankToUndefined, z.string().max(64 * 1024).optional()),
+    algorithm: z.preprocess(blankToUndefined, z.enum(KEY_ALGORITHMS).default("EC-P256")),
+    format: z.preprocess(blankToUndefined, z.enum(["pem", "pkcs12"]).default("pem")),
+    password: z.preprocess(blankToUndefined, z.string().optional()),
+    validityDays: z.preprocess(blankToUndefined, z.coerce.number({ error: "Enter a number of days" }).int().min(1).max(3650).optional()),
+  })
+  .superRefine((v, ctx) => {
+    if (v.mode === "csr" && !v.csr) ctx.addIssue({ code: "custom", path: ["csr"], message: "Paste a CSR (PEM) or choose a file" });
+    if (v.mode === "generate" && v.format === "pkcs12" && !v.password) ctx.addIssue({ code: "custom", path: ["password"], message: "A PKCS#12 file needs a password (at least 8 characters)" });
+  })
+  .transform((v) => ({
+    deviceId: v.deviceId,
+    request:
+      v.mode === "csr"
+        ? { csr: v.csr, validityDays: v.validityDays }
+        : { generateKey: { algorithm: v.algorithm }, format: v.format, password: v.format === "pkcs12" ? v.password : undefined, validityDays: v.validityDays },
+  }));
+export type TIssueCertificateForm = z.infer<typeof ZIssueCertificateForm>;
 
 export const ZRenewCertificate = z
   .object({

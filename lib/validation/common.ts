@@ -29,3 +29,6 @@ export const ZLimit = z.coerce.number().int().min(1).max(500).default(50);
 
 /** Checkbox/text boolean from forms and query strings. */
 export const ZBoolish = z.union([z.boolean(), z.enum(["true", "false", "1", "0", "on"])]).transform((v) => v === true || v === "true" || v === "1" || v === "on");
+
+/** Form fields arrive as strings: a blank one means "not given", so optional fields and defaults apply. */
+export const blankToUndefined = (v: unknown) => (typeof v === "string" && v.trim() === "" ? undefined : v);

@@ -1,5 +1,6 @@
 // CSV device import: parsing (RFC 4180) and per-row validation. Pure, so the browser previews a
 // file instantly and the server re-checks exactly the same way before it writes anything.
+import Papa from "papaparse";
 import { z } from "zod";
 import { ZNewDevice } from "./devices";
 import { KEY_ALGORITHMS } from "../pki/algorithms";
@@ -10,39 +11,16 @@ export const IMPORT_CHUNK_ROWS = 500;
 /** With generated credentials each row costs a key pair and a signature: smaller chunks keep progress moving. */
 export const IMPORT_CREDENTIAL_CHUNK_ROWS = 100;
 
-/** Parses CSV text (quoted fields, "" escapes, CRLF or LF, optional BOM). Blank lines are skipped. */
+/**
+ * Parses CSV text (RFC 4180: quoted fields, "" escapes, newlines inside quotes, CRLF or LF, an
+ * optional BOM). The delimiter is fixed to a comma: Papa Parse would otherwise guess one, and a
+ * file of "a;b" tags would be split on semicolons. Blank lines are skipped; rows are numbered by
+ * the caller in the order returned. Malformed quoting is not refused here: the row checks that
+ * follow report whatever it produced, as they do for any other bad cell.
+ */
 export function parseCsv(text: string): string[][] {
-  const rows: string[][] = [];
-  let row: string[] = [];
-  let field = "";
-  let quoted = false;
-  let i = text.charCodeAt(0) === 0xfeff ? 1 : 0;
-  const endRow = () => {
-    row.push(field);
-    if (row.length > 1 || row[0].trim() !== "") rows.push(row);
-    row = [];
-    field = "";
-  };
-  for (; i < text.length; i++) {
-    const c = text[i];
-    if (quoted) {
-      if (c === '"') {
-        if (text[i + 1] === '"') {
-          field += '"';
-          i++;
-        } else quoted = false;
-      } else field += c;
-    } else if (c === '"' && field === "") quoted = true;
-    else if (c === ",") {
-      row.push(field);
-      field = "";
-    } else if (c === "\n" || c === "\r") {
-      if (c === "\r" && text[i + 1] === "\n") i++;
-      endRow();
-    } else field += c;
-  }
-  if (field !== "" || row.length) endRow();
-  return rows;
+  const { data } = Papa.parse<string[]>(text, { delimiter: ",", quoteChar: '"', escapeChar: '"', header: false, dynamicTyping: false });
+  return data.filter((row) => row.length > 1 || row[0].trim() !== "");
 }
 
 export type ImportColumn = { kind: "name" } | { kind: "externalId" } | { kind: "tags" } | { kind: "metadataJson" } | { kind: "metadata"; key: string } | { kind: "ignore" };

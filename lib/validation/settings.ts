@@ -1,19 +1,18 @@
 // Settings forms: users (admin) and API tokens (admin). Shared by the server actions.
 import { z } from "zod";
 import { ROLES } from "../auth/roles";
-import { ZId } from "./common";
+import { blankToUndefined, ZId } from "./common";
 
-const emptyToUndefined = (v: unknown) => (typeof v === "string" && v.trim() === "" ? undefined : v);
 
 /** People sign in to the dashboard; the broker role is for tokens only. */
 export const USER_ROLES = ["admin", "operator", "viewer"] as const;
 
 export const ZNewUserForm = z.object({
   email: z.string().trim().toLowerCase().email("Enter an email address").max(320),
-  name: z.preprocess(emptyToUndefined, z.string().trim().max(120).optional()),
+  name: z.preprocess(blankToUndefined, z.string().trim().max(120).optional()),
   role: z.enum(USER_ROLES, { error: "Choose a role" }),
   /** Left empty: a password is generated and shown once. */
-  password: z.preprocess(emptyToUndefined, z.string().min(10, "At least 10 characters").max(1024).optional()),
+  password: z.preprocess(blankToUndefined, z.string().min(10, "At least 10 characters").max(1024).optional()),
 });
 export type TNewUserForm = z.infer<typeof ZNewUserForm>;
 
@@ -34,7 +33,7 @@ export const ZNewTokenForm = z.object({
     .max(64)
     .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, "Letters, digits, '.', '_' and '-' only"),
   role: z.enum(ROLES, { error: "Choose a role" }),
-  expiresInDays: z.preprocess(emptyToUndefined, z.coerce.number({ error: "Enter a number of days" }).int().min(1, "At least 1 day").max(3650).optional()),
+  expiresInDays: z.preprocess(blankToUndefined, z.coerce.number({ error: "Enter a number of days" }).int().min(1, "At least 1 day").max(3650).optional()),
 });
 
 export const ZRevokeToken = z.object({ id: ZId }).strict();

@@ -153,7 +153,7 @@ test("inventory: search and 'expiring within 30 days' find the right devices", a
   assertEqual(found.join(","), target.name, "device found by serial prefix");
 });
 
-let renewed: { deviceId: string; certId: string; name: string } | null = null;
+let renewed: { deviceId: string; certId: string; oldCertId: string; name: string } | null = null;
 
 test("device page: one click on Renew issues a later-expiring certificate", async () => {
   const device = await pickDevice();
@@ -173,7 +173,7 @@ test("device page: one click on Renew issues a later-expiring certificate", asyn
   assertEqual(await page.getByTestId("current-not-after").getAttribute("data-iso"), fresh.notAfter.toISOString(), "expiry shown on the page");
   assertEqual(await page.getByTestId("current-serial").textContent(), fresh.serialHex, "serial shown on the page");
   assert(capturedRenew, "the renew server-action request was observed");
-  renewed = { deviceId: device.id, certId: fresh.id, name: device.name };
+  renewed = { deviceId: device.id, certId: fresh.id, oldCertId: old.id, name: device.name };
 });
 
 test("device page: revoke with a reason shows revoked and puts the serial on the CRL", async () => {
@@ -371,7 +371,10 @@ test("viewer: no Renew/Revoke controls, and a forged server action is refused", 
     // Replay the admin's renew action from the viewer's session, aimed at an active certificate.
     assert(capturedRenew, "a renew request was captured");
     const before = await db().certificate.count({ where: { deviceId: device.id } });
-    const body = capturedRenew.body.replace(/"certificateId":"[^"]+"/, `"certificateId":"${device.currentCertId}"`);
+    // The page binds the certificate id into the action (`.bind(null, id)`): it travels as the
+    // first argument of the request body, and a client can put any id there.
+    assert(renewed && capturedRenew.body.includes(`"${renewed.oldCertId}"`), "the captured request carries the renewed certificate's id");
+    const body = capturedRenew.body.replaceAll(`"${renewed.oldCertId}"`, `"${device.currentCertId}"`);
     assert(body.includes(device.currentCertId!), "forged body targets the viewer's device");
     const headers = Object.fromEntries(Object.entries(capturedRenew.headers).filter(([k]) => !["cookie", "content-length", "host"].includes(k)));
     const res = await vp.request.post(capturedRenew.url, { headers, data: body });

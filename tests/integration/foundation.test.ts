@@ -10,7 +10,8 @@ import { db } from "@/lib/db";
 import { SYSTEM_ACTOR, type Actor, can, ROLES, PERMISSIONS } from "@/lib/auth/roles";
 import { createDevice, updateDevice } from "@/lib/services/devices";
 import { createApiToken, authenticateToken, revokeApiToken } from "@/lib/services/tokens";
-import { checkCredentials, createUser } from "@/lib/services/users";
+import { createUser } from "@/lib/services/users";
+import { checkCredentials } from "@/lib/auth/credentials";
 import { verifyAuditChain } from "@/lib/services/audit";
 import { AppError } from "@/lib/errors";
 

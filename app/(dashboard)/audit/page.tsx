@@ -14,6 +14,7 @@ import { formatDateTime } from "@/components/ui/format";
 import { cn } from "@/components/ui/cn";
 import { AUDIT_ACTION_GROUPS, auditLabel, auditSubject, auditTone, parseDetails } from "@/components/audit/audit-format";
 import { VerifyChainButton } from "@/components/audit/verify-chain-button";
+import { verifyAuditChainAction } from "./actions";
 import { requireActor } from "../require-actor";
 
 export const metadata: Metadata = { title: "Audit log" };
@@ -45,7 +46,7 @@ export default async function AuditPage({ searchParams }: { searchParams: Promis
 
   return (
     <>
-      <PageHeader title="Audit log" description="Append-only and hash-chained: every change, by whom, and when. Verify the chain to prove nothing was edited or removed." actions={<VerifyChainButton />} />
+      <PageHeader title="Audit log" description="Append-only and hash-chained: every change, by whom, and when. Verify the chain to prove nothing was edited or removed." actions={<VerifyChainButton verifyChain={verifyAuditChainAction} />} />
 
       <form method="get" className="mb-3 flex flex-wrap items-end gap-2" aria-label="Filter audit events">
         <div className="space-y-1">

@@ -1,5 +1,6 @@
 "use server";
 // Server actions for devices: thin — the shared wrapper authorizes and validates, services do the work.
+// A target id is bound by the page (`action.bind(null, id)`) and validated like any other input.
 import { revalidatePath } from "next/cache";
 import { z } from "zod";
 import { authorizedAction } from "@/lib/auth/action";
@@ -25,13 +26,13 @@ export async function createDeviceFormAction(prev: unknown, form: FormData) {
   return createDeviceAction(prev, form);
 }
 
-const updateDeviceAction = authorizedAction("devices:write", z.object({ id: ZId, change: ZDeviceUpdate }), async (actor, { id, change }) => {
+const changeDevice = authorizedAction("devices:write", z.object({ id: ZId, change: ZDeviceUpdate }), async (actor, { id, change }) => {
   const device = await updateDevice(actor, id, change);
   revalidatePath(`/devices/${id}`);
   return { id: device.id, status: device.status };
 });
-export async function updateDeviceFormAction(prev: unknown, input: unknown) {
-  return updateDeviceAction(prev, input);
+export async function updateDeviceAction(id: string, prev: unknown, change: unknown) {
+  return changeDevice(prev, { id, change });
 }
 
 const decommissionAction = authorizedAction("devices:write", z.object({ id: ZId }), async (actor, { id }) => {
@@ -39,8 +40,8 @@ const decommissionAction = authorizedAction("devices:write", z.object({ id: ZId 
   revalidatePath(`/devices/${id}`);
   return { id: device.id, status: device.status };
 });
-export async function decommissionDeviceAction(prev: unknown, input: unknown) {
-  return decommissionAction(prev, input);
+export async function decommissionDeviceAction(id: string, prev: unknown) {
+  return decommissionAction(prev, { id });
 }
 
 // ---- inventory: bulk work and counts ------------------------------------------------------------

@@ -1,30 +1,22 @@
 "use server";
 // Server actions for certificates: the same services as /api/v1, behind the same permission checks.
+// The page binds the target id (`action.bind(null, id)`); the schema still checks it, since a
+// client can send any value in its place.
 import { revalidatePath } from "next/cache";
 import { z } from "zod";
-import { authorizedAction } from "@/lib/auth/action";
+import { authorizedAction, inputFields } from "@/lib/auth/action";
 import { ZId } from "@/lib/validation/common";
-import { KEY_ALGORITHMS } from "@/lib/pki/algorithms";
 import { AppError } from "@/lib/errors";
-import { ZIssueCertificate, ZRenewCertificate, ZRevokeCertificate } from "@/lib/validation/certificates";
+import { ZIssueCertificate, ZIssueCertificateForm, ZRenewCertificate, ZRevokeCertificate } from "@/lib/validation/certificates";
 import { issueDeviceCertificate, renewCertificate, revokeCertificate, unholdCertificate } from "@/lib/services/certificates";
-
-const issue = authorizedAction("certificates:write", z.object({ deviceId: ZId, request: ZIssueCertificate }), async (actor, { deviceId, request }) => {
-  const result = await issueDeviceCertificate(actor, deviceId, request);
-  revalidatePath(`/devices/${deviceId}`);
-  return result;
-});
-export async function issueCertificateAction(prev: unknown, input: unknown) {
-  return issue(prev, input);
-}
 
 const renew = authorizedAction("certificates:write", z.object({ certificateId: ZId, request: ZRenewCertificate }), async (actor, { certificateId, request }) => {
   const result = await renewCertificate(actor, certificateId, request);
   if (result.certificate.deviceId) revalidatePath(`/devices/${result.certificate.deviceId}`);
   return result;
 });
-export async function renewCertificateAction(prev: unknown, input: unknown) {
-  return renew(prev, input);
+export async function renewCertificateAction(certificateId: string, prev: unknown, request: unknown) {
+  return renew(prev, { certificateId, request });
 }
 
 const revoke = authorizedAction("certificates:write", z.object({ certificateId: ZId }).extend(ZRevokeCertificate.shape), async (actor, { certificateId, reason }) => {
@@ -32,8 +24,8 @@ const revoke = authorizedAction("certificates:write", z.object({ certificateId: 
   if (result.deviceId) revalidatePath(`/devices/${result.deviceId}`);
   return result;
 });
-export async function revokeCertificateAction(prev: unknown, input: unknown) {
-  return revoke(prev, input);
+export async function revokeCertificateAction(certificateId: string, prev: unknown, input: unknown) {
+  return revoke(prev, { ...inputFields(input), certificateId });
 }
 
 const unhold = authorizedAction("certificates:write", z.object({ certificateId: ZId }), async (actor, { certificateId }) => {
@@ -41,36 +33,11 @@ const unhold = authorizedAction("certificates:write", z.object({ certificateId: 
   if (result.deviceId) revalidatePath(`/devices/${result.deviceId}`);
   return result;
 });
-export async function unholdCertificateAction(prev: unknown, input: unknown) {
-  return unhold(prev, input);
+export async function unholdCertificateAction(certificateId: string, prev: unknown) {
+  return unhold(prev, { certificateId });
 }
 
-// The device page's "Issue certificate" form (FormData): a pasted/uploaded CSR, or a key generated
-// here and returned once. Field errors come back under the form's own field names.
-const emptyToUndefined = (v: unknown) => (typeof v === "string" && v.trim() === "" ? undefined : v);
-const ZIssueForm = z
-  .object({
-    deviceId: ZId,
-    mode: z.enum(["csr", "generate"]),
-    csr: z.preprocess(emptyToUndefined, z.string().max(64 * 1024).optional()),
-    algorithm: z.preprocess(emptyToUndefined, z.enum(KEY_ALGORITHMS).default("EC-P256")),
-    format: z.preprocess(emptyToUndefined, z.enum(["pem", "pkcs12"]).default("pem")),
-    password: z.preprocess(emptyToUndefined, z.string().optional()),
-    validityDays: z.preprocess(emptyToUndefined, z.coerce.number({ error: "Enter a number of days" }).int().min(1).max(3650).optional()),
-  })
-  .superRefine((v, ctx) => {
-    if (v.mode === "csr" && !v.csr) ctx.addIssue({ code: "custom", path: ["csr"], message: "Paste a CSR (PEM) or choose a file" });
-    if (v.mode === "generate" && v.format === "pkcs12" && !v.password) ctx.addIssue({ code: "custom", path: ["password"], message: "A PKCS#12 file needs a password (at least 8 characters)" });
-  })
-  .transform((v) => ({
-    deviceId: v.deviceId,
-    request:
-      v.mode === "csr"
-        ? { csr: v.csr, validityDays: v.validityDays }
-        : { generateKey: { algorithm: v.algorithm }, format: v.format, password: v.format === "pkcs12" ? v.password : undefined, validityDays: v.validityDays },
-  }));
-
-const issueForm = authorizedAction("certificates:write", ZIssueForm, async (actor, { deviceId, request: raw }) => {
+const issueForm = authorizedAction("certificates:write", ZIssueCertificateForm, async (actor, { deviceId, request: raw }) => {
   // The same schema as POST /api/v1/devices/{id}/certificates decides what is valid.
   const parsed = ZIssueCertificate.safeParse(raw);
   if (!parsed.success) {
@@ -81,6 +48,7 @@ const issueForm = authorizedAction("certificates:write", ZIssueForm, async (acto
   revalidatePath(`/devices/${deviceId}`);
   return result;
 });
-export async function issueCertificateFormAction(prev: unknown, form: FormData) {
-  return issueForm(prev, form);
+/** The device page's "Issue certificate" form. */
+export async function issueCertificateFormAction(deviceId: string, prev: unknown, form: FormData) {
+  return issueForm(prev, { ...inputFields(form), deviceId });
 }

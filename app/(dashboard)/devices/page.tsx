@@ -14,6 +14,7 @@ import { InventoryTable } from "@/components/devices/inventory-table";
 import { NewDeviceDialog } from "@/components/devices/new-device-dialog";
 import { describeFilter } from "@/components/devices/filter-text";
 import { requireActor } from "../require-actor";
+import { bulkOnDevicesAction, bulkOnFilterAction, countMatchingDevicesAction, createDeviceFormAction } from "./actions";
 
 export const metadata: Metadata = { title: "Devices" };
 
@@ -42,7 +43,7 @@ export default async function DevicesPage({ searchParams }: { searchParams: Prom
                 <Link href="/devices/import" className={buttonClasses("secondary")}>
                   <Upload aria-hidden="true" /> Import
                 </Link>
-                <NewDeviceDialog />
+                <NewDeviceDialog create={createDeviceFormAction} />
               </>
             )}
           </>
@@ -62,6 +63,7 @@ export default async function DevicesPage({ searchParams }: { searchParams: Prom
             filterText={describeFilter(filter, caNames)}
             filtered={filtered}
             canBulk={can(actor.role, "certificates:write")}
+            bulkActions={{ onDevices: bulkOnDevicesAction, onFilter: bulkOnFilterAction, count: countMatchingDevicesAction }}
             nowMs={Date.now()}
           />
         </Card>

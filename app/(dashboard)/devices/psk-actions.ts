@@ -1,8 +1,9 @@
 "use server";
 // Server actions for a device's PSK: thin — the shared wrapper authenticates, authorizes and
-// validates; lib/services/psk does the work (same functions as the REST routes).
+// validates; lib/services/psk does the work (same functions as the REST routes). The page binds
+// the device id (`action.bind(null, id)`); it is validated with the rest of the input.
 import { revalidatePath } from "next/cache";
-import { authorizedAction } from "@/lib/auth/action";
+import { authorizedAction, inputFields } from "@/lib/auth/action";
 import { ZCreatePskForm, ZDevicePskForm, ZRevealPskForm } from "@/lib/validation/psk";
 import { createOrRotatePsk, revealPsk, revokeDevicePsk } from "@/lib/services/psk";
 
@@ -18,8 +19,8 @@ const createOrRotateAction = authorizedAction("psk:write", ZCreatePskForm, async
   return { action: psk.action, identity: psk.identity, version: psk.version, key: psk.key, keyHex: psk.keyHex, replaced: psk.replaced };
 });
 /** Create the device's PSK or rotate it (`overlapSeconds` > 0 keeps the old key valid that long). */
-export async function createOrRotatePskAction(prev: unknown, input: FormData | unknown) {
-  return createOrRotateAction(prev, input);
+export async function createOrRotatePskAction(deviceId: string, prev: unknown, input: FormData | unknown) {
+  return createOrRotateAction(prev, { ...inputFields(input), deviceId });
 }
 
 const revokeAction = authorizedAction("psk:write", ZDevicePskForm, async (actor, { deviceId }) => {
@@ -27,8 +28,8 @@ const revokeAction = authorizedAction("psk:write", ZDevicePskForm, async (actor,
   revalidateDevice(deviceId);
   return { revoked: result.revoked.map((p) => p.identity) };
 });
-export async function revokePskAction(prev: unknown, input: FormData | unknown) {
-  return revokeAction(prev, input);
+export async function revokePskAction(deviceId: string, prev: unknown) {
+  return revokeAction(prev, { deviceId });
 }
 
 const revealAction = authorizedAction("psk:reveal", ZRevealPskForm, async (actor, { deviceId, identity }) => {
@@ -36,6 +37,6 @@ const revealAction = authorizedAction("psk:reveal", ZRevealPskForm, async (actor
   return { identity: psk.identity, version: psk.version, key: psk.key, keyHex: psk.keyHex };
 });
 /** Admin only, audited. */
-export async function revealPskAction(prev: unknown, input: FormData | unknown) {
-  return revealAction(prev, input);
+export async function revealPskAction(deviceId: string, prev: unknown, input: FormData | unknown) {
+  return revealAction(prev, { ...inputFields(input), deviceId });
 }

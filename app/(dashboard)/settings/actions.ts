@@ -1,7 +1,7 @@
 "use server";
 // Settings: users and API tokens (admin). Secrets (a generated password, a token) are returned once.
 import { revalidatePath } from "next/cache";
-import { authorizedAction } from "@/lib/auth/action";
+import { authorizedAction, inputFields } from "@/lib/auth/action";
 import { createUser, updateUser } from "@/lib/services/users";
 import { createApiToken, revokeApiToken } from "@/lib/services/tokens";
 import { ZNewTokenForm, ZNewUserForm, ZRevokeToken, ZUpdateUser } from "@/lib/validation/settings";
@@ -20,8 +20,9 @@ const changeUser = authorizedAction("users:manage", ZUpdateUser, async (actor, {
   revalidatePath("/settings");
   return user;
 });
-export async function updateUserAction(prev: unknown, input: unknown) {
-  return changeUser(prev, input);
+/** `id` is bound by the caller (`action.bind(null, id)`), one binding per listed user. */
+export async function updateUserAction(id: string, prev: unknown, change: unknown) {
+  return changeUser(prev, { ...inputFields(change), id });
 }
 
 const newToken = authorizedAction("tokens:manage", ZNewTokenForm, async (actor, input) => {
@@ -38,6 +39,6 @@ const dropToken = authorizedAction("tokens:manage", ZRevokeToken, async (actor, 
   revalidatePath("/settings");
   return token;
 });
-export async function revokeTokenAction(prev: unknown, input: unknown) {
-  return dropToken(prev, input);
+export async function revokeTokenAction(id: string, prev: unknown) {
+  return dropToken(prev, { id });
 }

@@ -7,6 +7,7 @@ import { PageHeader } from "@/components/ui/page-header";
 import { Card, CardBody, CardHeader } from "@/components/ui/card";
 import { UsersPanel } from "@/components/settings/users-panel";
 import { TokensPanel } from "@/components/settings/tokens-panel";
+import { createTokenAction, createUserAction, revokeTokenAction, updateUserAction } from "./actions";
 import { requireActor } from "../require-actor";
 
 export const metadata: Metadata = { title: "Settings" };
@@ -36,12 +37,12 @@ export default async function SettingsPage() {
         </Card>
         {users && (
           <Card aria-labelledby="users">
-            <UsersPanel users={users} selfId={actor.id} nowMs={now} />
+            <UsersPanel actions={{ create: createUserAction, update: updateUserAction }} users={users} selfId={actor.id} nowMs={now} />
           </Card>
         )}
         {tokens && (
           <Card aria-labelledby="tokens">
-            <TokensPanel tokens={tokens} publicUrl={config().publicUrl} nowMs={now} />
+            <TokensPanel actions={{ create: createTokenAction, revoke: revokeTokenAction }} tokens={tokens} publicUrl={config().publicUrl} nowMs={now} />
           </Card>
         )}
       </div>

@@ -2,7 +2,7 @@
 // per-address limit across emails, attempts in flight, and how addresses are keyed.
 import { describe, expect, it } from "vitest";
 import { addressKey, createBackoff, createLoginThrottle } from "@/lib/auth/rate-limit";
-import { clientAddress } from "@/lib/http/client-ip";
+import { clientAddress } from "@/lib/auth/client-ip";
 
 const policy = { free: 3, baseMs: 1_000, maxMs: 4_000, forgetMs: 60_000 };
 

@@ -23,6 +23,9 @@ import { DeviceActions } from "@/components/devices/device-actions";
 import { PskPanel } from "@/components/psks/psk-panel";
 import { AuditList } from "@/components/audit/audit-list";
 import { requireActor } from "../../require-actor";
+import { decommissionDeviceAction, updateDeviceAction } from "../actions";
+import { issueCertificateFormAction, renewCertificateAction, revokeCertificateAction, unholdCertificateAction } from "../certificate-actions";
+import { createOrRotatePskAction, revealPskAction, revokePskAction } from "../psk-actions";
 
 export async function generateMetadata({ params }: { params: Promise<{ id: string }> }): Promise<Metadata> {
   const actor = await requireActor();
@@ -89,7 +92,7 @@ export default async function DevicePage({ params }: { params: Promise<{ id: str
         </div>
         {can(actor.role, "devices:write") && (
           <div className="flex flex-wrap gap-2">
-            <DeviceActions id={device.id} name={device.name} status={device.status} liveCertificates={liveCertificates} hasPsk={device.hasPsk} />
+            <DeviceActions actions={{ update: updateDeviceAction.bind(null, device.id), decommission: decommissionDeviceAction.bind(null, device.id) }} name={device.name} status={device.status} liveCertificates={liveCertificates} hasPsk={device.hasPsk} />
           </div>
         )}
       </div>
@@ -125,7 +128,9 @@ export default async function DevicePage({ params }: { params: Promise<{ id: str
                   {current.revokedAt && <Field label="Revoked">{formatDateTime(current.revokedAt)} · {current.revocationReason}</Field>}
                 </dl>
                 {canCertWrite && device.status !== "decommissioned" && (
-                  <CertificateActions certificateId={current.id} serialHex={current.serialHex} deviceName={device.name} keySource={current.keySource} status={current.status} onHold={onHold} deviceActive={device.status === "active"} />
+                  <CertificateActions
+                    actions={{ renew: renewCertificateAction.bind(null, current.id), revoke: revokeCertificateAction.bind(null, current.id), unhold: unholdCertificateAction.bind(null, current.id) }}
+                    serialHex={current.serialHex} deviceName={device.name} keySource={current.keySource} status={current.status} onHold={onHold} deviceActive={device.status === "active"} />
                 )}
                 {canCertWrite && device.status !== "active" && device.status !== "decommissioned" && (
                   <p className="text-xs text-amber-700">The device is {device.status}: enable it to renew or issue certificates.</p>
@@ -148,7 +153,7 @@ export default async function DevicePage({ params }: { params: Promise<{ id: str
                   <ChevronDown className="size-4 shrink-0 text-zinc-400 transition-transform group-open:rotate-180" aria-hidden="true" />
                 </summary>
                 <CardBody className="border-t border-zinc-100">
-                  <IssueCertificateForm deviceId={device.id} deviceName={device.name} defaultValidityDays={config().deviceCertDays} />
+                  <IssueCertificateForm issue={issueCertificateFormAction.bind(null, device.id)} deviceName={device.name} defaultValidityDays={config().deviceCertDays} />
                 </CardBody>
               </details>
             </Card>
@@ -191,7 +196,7 @@ export default async function DevicePage({ params }: { params: Promise<{ id: str
               <CardHeader id="psk" title="Pre-shared key" description="For the broker's TLS-PSK listener." />
               <CardBody>
                 <PskPanel
-                  deviceId={device.id}
+                  actions={{ createOrRotate: createOrRotatePskAction.bind(null, device.id), revoke: revokePskAction.bind(null, device.id), reveal: revealPskAction.bind(null, device.id) }}
                   deviceName={device.name}
                   psks={psks}
                   canWrite={can(actor.role, "psk:write") && device.status !== "decommissioned"}

@@ -6,6 +6,7 @@ import { PageHeader } from "@/components/ui/page-header";
 import { EmptyState } from "@/components/ui/empty-state";
 import { ImportWizard } from "@/components/import/import-wizard";
 import { requireActor } from "../../require-actor";
+import { importChunkAction, previewImportAction } from "./actions";
 
 export const metadata: Metadata = { title: "Import devices" };
 
@@ -20,7 +21,7 @@ export default async function ImportPage() {
       </nav>
       <PageHeader title="Import devices" description="Onboard a fleet from a CSV file: check every row first, then import with progress." />
       {can(actor.role, "devices:write") ? (
-        <ImportWizard canIssue={can(actor.role, "certificates:write")} />
+        <ImportWizard actions={{ preview: previewImportAction, importChunk: importChunkAction }} canIssue={can(actor.role, "certificates:write")} />
       ) : (
         <EmptyState icon={<Lock />} title="Importing needs the operator or admin role" description={`You are signed in as ${actor.role}.`} />
       )}
