@@ -13,7 +13,9 @@
 // lib/services/revocation-state.ts), never a lower one after a higher. While other instances are
 // alive a new CRL is held back until HOLD_MS after it was stored, by its signer and by everyone
 // who loads it, so all switch at the same moment and a client alternating between instances never
-// sees the number go back. Alone, an instance serves its new CRL at once.
+// sees the number go back. Alone, an instance serves its new CRL at once. The moment is the
+// signer's clock plus HOLD_MS read on each instance's clock: instances keep their clocks in step
+// (NTP) as they must for CRL and OCSP times anyway.
 import { createHash } from "node:crypto";
 import { db, isPostgres, transaction, type Tx } from "../db";
 import { config } from "../config";

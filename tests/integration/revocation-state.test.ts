@@ -148,8 +148,9 @@ describe.each(testProviders().filter((p) => p === "postgresql"))("several instan
     const newest = Math.max(...seen.map((s) => s.n));
     expect(newest).toBeGreaterThan(before);
     const reached = [0, 1].map((who) => seen.find((s) => s.who === who && s.n === newest)!.at - revokedAt);
-    // Hold-back 1.2 s after the CRL is stored (debounce and signing before that).
-    for (const ms of reached) expect(ms).toBeLessThan(2000);
+    // Hold-back 1.2 s after the CRL is stored, debounce and signing before that: ~1.5 s on a quiet
+    // machine; the bound leaves room for a loaded one (each fetch here also runs openssl).
+    for (const ms of reached) expect(ms).toBeLessThan(3000);
     console.log(`[revocation-state] ${provider}: newest CRL served by A after ${reached[0]} ms, by B after ${reached[1]} ms (${seen.length} fetches)`);
     // That number lists the revoked certificate, on both.
     for (const server of [a, b]) {
@@ -158,7 +159,7 @@ describe.each(testProviders().filter((p) => p === "postgresql"))("several instan
     }
   });
 
-  it("follows a half-life re-sign made by another instance", async () => {
+  it("follows a half-life re-sign made by another instance", { timeout: 120_000 }, async () => {
     // An instance whose CRLs live 72 s: re-signed at half of thisUpdate (a minute back) to nextUpdate, ~6 s after signing.
     const c = await launchServer(a.database, { CERTFLEET_PUBLIC_URL: a.env.CERTFLEET_PUBLIC_URL, CERTFLEET_CRL_VALIDITY_HOURS: "0.02" });
     spawned.push(c);
@@ -182,7 +183,7 @@ describe.each(testProviders().filter((p) => p === "postgresql"))("several instan
     }
   });
 
-  it("never answers OCSP good by POST or GET once the revoke call has returned", async () => {
+  it("never answers OCSP good by POST or GET once the revoke call has returned", { timeout: 180_000 }, async () => {
     const ocspPost = (server: TestServer, name: string) =>
       work.run(["ocsp", "-issuer", "issuing.pem", "-cert", `${name}.pem`, "-no_nonce", "-url", `${server.url}/pki/ocsp/issuing-1`, "-CAfile", "root.pem", "-verify_other", "issuing.pem"]).stdout;
     const ocspGet = async (server: TestServer, name: string) => {
@@ -216,9 +217,10 @@ describe.each(testProviders().filter((p) => p === "postgresql"))("several instan
       // The GET bytes and their validator change at once.
       expect(firstGet.body.equals(goodGet!.body)).toBe(false);
       expect(firstGet.etag).not.toBe(goodGet!.etag);
+      // For 1.3 s (two or more polls of the other instance), and at least twice on a slow machine.
       const end = Date.now() + 1300;
       let bRevoked = false;
-      while (Date.now() < end) {
+      for (let i = 0; i < 2 || Date.now() < end; i++) {
         expect(ocspPost(a, name)).toContain(`${name}.pem: revoked`);
         expect((await ocspGet(a, name)).text).toContain(`${name}.pem: revoked`);
         afterRevoke += 2;
@@ -229,6 +231,6 @@ describe.each(testProviders().filter((p) => p === "postgresql"))("several instan
       }
       expect(bRevoked).toBe(true);
     }
-    expect(afterRevoke).toBeGreaterThan(30);
+    expect(afterRevoke).toBeGreaterThanOrEqual(6 * 4);
   });
 });
