@@ -17,8 +17,8 @@ import { brokerRoute } from "./lib/http/router";
 import { tagClientAddress } from "./lib/auth/client-ip";
 import { appHeaders, arrivedOverHttps, BROKER_HEADERS } from "./lib/http/security-headers";
 import { restrictNewFiles } from "./lib/data-files";
-import { startCrlScheduler } from "./lib/services/crl";
-import { ensureAllResponders, startOcspWatcher } from "./lib/services/ocsp";
+import { startRevocationState } from "./lib/services/revocation-state";
+import { ensureAllResponders } from "./lib/services/ocsp";
 import { loadTlsIdentity, tlsNeedsRenewal, TLS_OPTIONS } from "./lib/services/tls";
 
 const args = new Set(process.argv.slice(2));
@@ -58,8 +58,7 @@ async function main() {
   const handle = app.getRequestHandler();
 
   await ensureAllResponders();
-  const stopCrl = startCrlScheduler();
-  const stopOcsp = startOcspWatcher();
+  const stopRevocationState = startRevocationState();
 
   const headers = { http: appHeaders({ https: false, dev }), https: appHeaders({ https: true, dev }) };
   const onRequest: http.RequestListener = (req, res) => {
@@ -105,8 +104,7 @@ async function main() {
   renewal.unref();
 
   const shutdown = () => {
-    stopCrl();
-    stopOcsp();
+    stopRevocationState();
     server.close();
     secure.close();
     setTimeout(() => process.exit(0), 200).unref();

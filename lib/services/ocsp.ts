@@ -1,12 +1,19 @@
 // OCSP responder (RFC 6960, RFC 5019 profile): delegated responder certificates per issuing CA,
 // rotated well before they expire; nonce-less answers produced once and served from memory until
-// half their validity has passed or the CA's revocationVersion moves (a local revocation clears
-// the cache at once; a revocation on another instance within a second, by the version poll).
+// half their validity has passed or the CA's revocationVersion moves (a local revocation marks the
+// caches stale at once; a revocation on another instance is seen within half a second by the poll of
+// lib/services/revocation-state.ts).
+//
+// The stale mark belongs to the event that set it: it is cleared only by a version read that
+// started after that event (events are emitted after their commit, so such a read sees the new
+// version). A poll whose query was already on its way when a revocation landed must not clear it,
+// or the old "good" answers would be served again until the next poll.
 import { db, transaction } from "../db";
 import { config } from "../config";
 import { getMasterKey } from "../secrets";
 import { authorize, SYSTEM_ACTOR, type Actor } from "../auth/roles";
-import { onRevocationChanged } from "../events";
+import { revocationEventCount } from "../events";
+import type { RevocationSnapshot } from "./revocation-state";
 import { appendAudit } from "./audit";
 import { caSigner, caUrls, type CaRecord } from "./cas";
 import { exportPkcs8, exportSpki, generateKeyPair, issueCertificate, localSigner, openSecret, sealSecret, type Signer } from "../pki";
@@ -30,8 +37,13 @@ interface CaContext {
   caId: string;
   slug: string;
   version: number;
-  /** Set by a local revocation event: re-read the version before answering. */
-  stale: boolean;
+  /**
+   * revocationEventCount() of the last local revocation event not yet matched by a version read
+   * started after it; 0 when none. While set, no cache of this context is used.
+   */
+  staleMark: number;
+  /** Moves whenever the caches are cleared or marked: work begun under an older epoch is not cached. */
+  epoch: number;
   matches: ReturnType<typeof issuerMatcher>;
   responder: Responder;
   cache: Map<string, CachedAnswer>;
@@ -67,11 +79,9 @@ interface OcspState {
   contexts: Map<string, Promise<CaContext | null>>;
   /** The same contexts once loaded, for the synchronous fast path. */
   ready: Map<string, CaContext>;
-  unsubscribe?: () => void;
-  poller?: NodeJS.Timeout;
 }
-const g = globalThis as unknown as { __certfleetOcsp?: OcspState };
-const state: OcspState = (g.__certfleetOcsp ??= { contexts: new Map(), ready: new Map() });
+const g = globalThis as unknown as { __certfleetOcspState?: OcspState };
+const state: OcspState = (g.__certfleetOcspState ??= { contexts: new Map(), ready: new Map() });
 
 const sealContext = (caSlug: string, responderSerial: string) => `ocsp-key:${caSlug}:${responderSerial}`;
 
@@ -107,9 +117,12 @@ export async function ensureResponder(ca: CaRecord): Promise<Responder> {
 }
 
 async function loadContext(slug: string): Promise<CaContext | null> {
+  const eventsBefore = revocationEventCount();
   const ca = await db().certificateAuthority.findUnique({ where: { slug } });
   if (!ca || ca.kind !== "issuing") return null;
-  const ctx: CaContext = { caId: ca.id, slug, version: ca.revocationVersion, stale: false, matches: issuerMatcher(ca.certificateDer), responder: await ensureResponder(ca), cache: new Map(), raw: new Map(), rawGet: new Map(), statuses: new Map() };
+  const ctx: CaContext = { caId: ca.id, slug, version: ca.revocationVersion, staleMark: 0, epoch: 0, matches: issuerMatcher(ca.certificateDer), responder: await ensureResponder(ca), cache: new Map(), raw: new Map(), rawGet: new Map(), statuses: new Map() };
+  // An event while loading found no context to mark: re-read the version before trusting this one.
+  if (revocationEventCount() !== eventsBefore) ctx.staleMark = revocationEventCount();
   state.ready.set(slug, ctx);
   return ctx;
 }
@@ -129,16 +142,48 @@ function context(slug: string): Promise<CaContext | null> {
   return ctx;
 }
 
-async function syncVersion(ctx: CaContext, version?: number) {
-  const current = version ?? (await db().certificateAuthority.findUniqueOrThrow({ where: { id: ctx.caId }, select: { revocationVersion: true } })).revocationVersion;
-  if (current !== ctx.version) {
-    ctx.cache.clear();
-    ctx.raw.clear();
-    ctx.rawGet.clear();
-    ctx.statuses.clear();
-    ctx.version = current;
+function clearCaches(ctx: CaContext) {
+  ctx.cache.clear();
+  ctx.raw.clear();
+  ctx.rawGet.clear();
+  ctx.statuses.clear();
+  ctx.epoch++;
+}
+
+/**
+ * Applies a revocationVersion read that started when revocationEventCount() was `eventsBefore`.
+ * Versions only grow, so an older read than one already applied changes nothing.
+ */
+function applyVersion(ctx: CaContext, version: number, eventsBefore: number) {
+  if (version > ctx.version) {
+    clearCaches(ctx);
+    ctx.version = version;
   }
-  ctx.stale = false;
+  if (ctx.staleMark !== 0 && ctx.staleMark <= eventsBefore) ctx.staleMark = 0;
+}
+
+async function syncVersion(ctx: CaContext) {
+  const eventsBefore = revocationEventCount();
+  const row = await db().certificateAuthority.findUniqueOrThrow({ where: { id: ctx.caId }, select: { revocationVersion: true } });
+  applyVersion(ctx, row.revocationVersion, eventsBefore);
+}
+
+/** A revocation committed in this process: no cached answer of the CA is used until its version is re-read. */
+export function onLocalOcspChange(caId: string) {
+  for (const ctx of state.ready.values()) {
+    if (ctx.caId !== caId) continue;
+    ctx.staleMark = revocationEventCount();
+    ctx.epoch++;
+  }
+}
+
+/** The poll's versions (lib/services/revocation-state.ts): picks up revocations made elsewhere. */
+export function followOcspState(snapshot: RevocationSnapshot) {
+  const versions = new Map(snapshot.cas.map((ca) => [ca.id, ca.revocationVersion]));
+  for (const ctx of state.ready.values()) {
+    const version = versions.get(ctx.caId);
+    if (version !== undefined) applyVersion(ctx, version, snapshot.eventsBefore);
+  }
 }
 
 /** Statuses of the request's serials; synchronous when all are known (the common case), else one query. */
@@ -154,7 +199,7 @@ function statusOf(ctx: CaContext, items: OcspCertId[]): Map<string, OcspCertStat
 }
 
 async function queryStatuses(ctx: CaContext, missing: Set<string>, out: Map<string, OcspCertStatus>): Promise<Map<string, OcspCertStatus>> {
-  const version = ctx.version;
+  const epoch = ctx.epoch;
   const rows = await db().certificate.findMany({
     where: { caId: ctx.caId, serialHex: { in: [...missing] } },
     select: { serialHex: true, status: true, revokedAt: true, revocationReason: true },
@@ -165,7 +210,7 @@ async function queryStatuses(ctx: CaContext, missing: Set<string>, out: Map<stri
     // answered "good" at once.
     const status = found.get(serial) ?? { type: "unknown" as const };
     out.set(serial, status);
-    if (status.type !== "unknown" && ctx.version === version && !ctx.stale) {
+    if (status.type !== "unknown" && ctx.epoch === epoch && ctx.staleMark === 0) {
       if (ctx.statuses.size >= CACHE_LIMIT) ctx.statuses.delete(ctx.statuses.keys().next().value!);
       ctx.statuses.set(serial, status);
     }
@@ -187,7 +232,7 @@ const rawKeyOf = (der: Uint8Array) => Buffer.from(der.buffer, der.byteOffset, de
  */
 export function cachedOcspAnswer(slug: string, request: Uint8Array | string): OcspAnswer | null {
   const ctx = state.ready.get(slug);
-  if (!ctx || ctx.stale) return null;
+  if (!ctx || ctx.staleMark !== 0) return null;
   let hit: CachedAnswer | undefined;
   if (typeof request === "string") hit = request.length <= RAW_GET_KEY_MAX ? ctx.rawGet.get(request) : undefined;
   else hit = request.length <= RAW_POST_KEY_MAX ? ctx.raw.get(rawKeyOf(request)) : undefined;
@@ -203,7 +248,7 @@ export async function answerOcsp(slug: string, requestDer: Uint8Array, getPath?:
   const rawKey = requestDer.length <= RAW_POST_KEY_MAX ? rawKeyOf(requestDer) : null;
   const getKey = getPath !== undefined && getPath.length <= RAW_GET_KEY_MAX ? getPath : null;
   const ready = state.ready.get(slug);
-  if (rawKey && ready && !ready.stale) {
+  if (rawKey && ready && ready.staleMark === 0) {
     const hit = ready.raw.get(rawKey);
     if (hit && Date.now() < hit.refreshAt) {
       if (getKey) remember(ready.rawGet, getKey, hit);
@@ -222,18 +267,18 @@ export async function answerOcsp(slug: string, requestDer: Uint8Array, getPath?:
     const ctx = ready ?? (await context(slug));
     // RFC 5019: a responder answers "unauthorized" for issuers it does not serve.
     if (!ctx || !request.requests.every((r) => ctx.matches(r))) return { body: ocspErrorResponse("unauthorized") };
-    if (ctx.stale) await syncVersion(ctx);
+    if (ctx.staleMark !== 0) await syncVersion(ctx);
     if (ctx.responder.notAfter.getTime() - Date.now() <= RESPONDER_ROTATE_MS) {
       const ca = await db().certificateAuthority.findUniqueOrThrow({ where: { id: ctx.caId } });
       ctx.responder = await ensureResponder(ca);
-      ctx.cache.clear();
-      ctx.raw.clear();
-      ctx.rawGet.clear();
+      clearCaches(ctx);
     }
+    // Another revocation landed during the version read: answer from the database alone this time.
+    const trusted = ctx.staleMark === 0;
     const cacheable = !request.nonce && request.requests.length === 1;
     const key = cacheable ? ocspCacheKey(request.requests[0]) : "";
     const now = Date.now();
-    if (cacheable) {
+    if (cacheable && trusted) {
       const hit = ctx.cache.get(key);
       if (hit && now < hit.refreshAt) {
         if (rawKey) remember(ctx.raw, rawKey, hit);
@@ -241,8 +286,8 @@ export async function answerOcsp(slug: string, requestDer: Uint8Array, getPath?:
         return hit.answer;
       }
     }
-    const version = ctx.version;
-    const known = statusOf(ctx, request.requests);
+    const epoch = ctx.epoch;
+    const known = trusted ? statusOf(ctx, request.requests) : queryStatuses(ctx, new Set(request.requests.map((r) => r.serialHex)), new Map());
     const statuses = known instanceof Map ? known : await known;
     const producedAt = new Date(Math.floor(now / 1000) * 1000);
     const nextUpdate = new Date(producedAt.getTime() + RESPONSE_VALIDITY_MS);
@@ -257,7 +302,7 @@ export async function answerOcsp(slug: string, requestDer: Uint8Array, getPath?:
     if (!cacheable || statuses.get(request.requests[0].serialHex)?.type === "unknown") return { body: der };
     const answer: OcspAnswer = { body: der, cache: { producedAt, nextUpdate } };
     // Only cache what was produced from the current version (a revocation may have landed meanwhile).
-    if (ctx.version === version && !ctx.stale) {
+    if (trusted && ctx.epoch === epoch && ctx.staleMark === 0) {
       const entry = { answer, refreshAt: producedAt.getTime() + RESPONSE_VALIDITY_MS / 2 };
       remember(ctx.cache, key, entry);
       if (rawKey) remember(ctx.raw, rawKey, entry);
@@ -268,45 +313,6 @@ export async function answerOcsp(slug: string, requestDer: Uint8Array, getPath?:
     console.error("[certfleet] OCSP internal error:", e instanceof Error ? e.message : e);
     return { body: ocspErrorResponse("internalError") };
   }
-}
-
-/**
- * Keeps the responder caches honest while the server runs: a local revocation marks the CA's
- * cache stale at once; a poll picks up other instances' revocations within `pollMs`.
- */
-export function startOcspWatcher(pollMs = 1000): () => void {
-  state.unsubscribe?.();
-  state.unsubscribe = onRevocationChanged(async (caId) => {
-    for (const ctx of state.contexts.values()) {
-      const c = await ctx.catch(() => null);
-      if (c && c.caId === caId) c.stale = true;
-    }
-  });
-  if (state.poller) clearInterval(state.poller);
-  let busy = false;
-  state.poller = setInterval(async () => {
-    if (busy || state.contexts.size === 0) return;
-    busy = true;
-    try {
-      const versions = await db().certificateAuthority.findMany({ where: { kind: "issuing" }, select: { id: true, revocationVersion: true } });
-      const byId = new Map(versions.map((v) => [v.id, v.revocationVersion]));
-      for (const ctx of state.contexts.values()) {
-        const c = await ctx.catch(() => null);
-        if (c && byId.has(c.caId)) await syncVersion(c, byId.get(c.caId));
-      }
-    } catch (e) {
-      console.error("[certfleet] OCSP version poll failed:", e instanceof Error ? e.message : e);
-    } finally {
-      busy = false;
-    }
-  }, pollMs);
-  state.poller.unref();
-  return () => {
-    if (state.poller) clearInterval(state.poller);
-    state.poller = undefined;
-    state.unsubscribe?.();
-    state.unsubscribe = undefined;
-  };
 }
 
 /** Makes sure every issuing CA has a current responder (server start and a daily timer). */

@@ -1,0 +1,92 @@
+// The one poller behind the broker-facing revocation state (CRLs and OCSP caches): twice a second
+// it reads every issuing CA's revocationVersion, the number of its newest stored CRL and whether
+// other instances share the database, and hands that snapshot to both; a revocation made in this
+// process reaches both at once through the in-process event.
+import { randomUUID } from "node:crypto";
+import { db } from "../db";
+import { onRevocationChanged, revocationEventCount } from "../events";
+import { followCrlState, onLocalCrlChange, stopCrlTimers } from "./crl";
+import { followOcspState, onLocalOcspChange } from "./ocsp";
+
+export interface CaRevocationState {
+  id: string;
+  slug: string;
+  revocationVersion: number;
+  /** Number of the newest CRL any instance has stored for the CA (null: none yet). */
+  newestCrlNumber: bigint | null;
+}
+
+export interface RevocationSnapshot {
+  cas: CaRevocationState[];
+  /** revocationEventCount() before the reads: the snapshot reflects those local events. */
+  eventsBefore: number;
+  /** Other instances that announced themselves within PEER_TTL_MS. */
+  peers: number;
+}
+
+/**
+ * Each instance announces itself in the Setting table so that the others know whether a new CRL
+ * must be held back until they can have loaded it (lib/services/crl.ts). A write every few
+ * seconds, not every poll: on SQLite each write is a durable commit.
+ */
+const HEARTBEAT_MS = 3_000;
+const PEER_TTL_MS = 10_000;
+const INSTANCE_PREFIX = "instance:";
+
+export function startRevocationState(options: { pollMs?: number; log?: (line: string) => void } = {}): () => void {
+  // Three small indexed queries per poll; half a second keeps another instance's revocation and
+  // CRL well inside a second, and the CRL hold-back (HOLD_MS) short.
+  const pollMs = options.pollMs ?? 500;
+  const log = options.log ?? ((line: string) => console.error(line));
+  const instanceKey = `${INSTANCE_PREFIX}${randomUUID()}`;
+  let lastBeat = 0;
+  let busy = false;
+
+  const unsubscribe = onRevocationChanged((caId) => {
+    // OCSP first and synchronously: the revoking request has not been answered yet, and no OCSP
+    // answer after it may come from a cache made before it.
+    onLocalOcspChange(caId);
+    onLocalCrlChange(caId, log);
+  });
+
+  const poll = async () => {
+    // A slow poll (a busy database) is not stacked up: the next tick reads fresher data anyway.
+    if (busy) return;
+    busy = true;
+    try {
+      const eventsBefore = revocationEventCount();
+      const since = new Date(Date.now() - PEER_TTL_MS);
+      const [cas, newest, peers] = await Promise.all([
+        db().certificateAuthority.findMany({ where: { kind: "issuing" }, select: { id: true, slug: true, revocationVersion: true }, orderBy: { createdAt: "asc" } }),
+        db().crl.groupBy({ by: ["caId"], _max: { number: true } }),
+        db().setting.count({ where: { key: { startsWith: INSTANCE_PREFIX, not: instanceKey }, updatedAt: { gt: since } } }),
+      ]);
+      const newestBy = new Map(newest.map((n) => [n.caId, n._max.number]));
+      const snapshot: RevocationSnapshot = { cas: cas.map((ca) => ({ ...ca, newestCrlNumber: newestBy.get(ca.id) ?? null })), eventsBefore, peers };
+      followOcspState(snapshot);
+      followCrlState(snapshot, log);
+      if (Date.now() - lastBeat >= HEARTBEAT_MS) {
+        lastBeat = Date.now();
+        await db().setting.upsert({ where: { key: instanceKey }, create: { key: instanceKey, value: String(process.pid) }, update: { value: String(process.pid) } });
+      }
+    } catch (e) {
+      log(`[certfleet] revocation state poll failed: ${e instanceof Error ? e.message : String(e)}`);
+    } finally {
+      busy = false;
+    }
+  };
+
+  // Announcements of instances that died without removing theirs (a day is far past any TTL).
+  void db()
+    .setting.deleteMany({ where: { key: { startsWith: INSTANCE_PREFIX }, updatedAt: { lt: new Date(Date.now() - 86_400_000) } } })
+    .catch(() => undefined);
+  void poll();
+  const timer = setInterval(poll, pollMs);
+  timer.unref();
+  return () => {
+    clearInterval(timer);
+    unsubscribe();
+    stopCrlTimers();
+    void db().setting.deleteMany({ where: { key: instanceKey } }).catch(() => undefined);
+  };
+}
