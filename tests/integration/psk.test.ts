@@ -64,7 +64,7 @@ describe.each(testProviders())("PSK lifecycle on %s", (provider) => {
     const before = reloads();
     let result;
     try {
-      result = await syncOnce({ url: base, token: tokens.broker, outDir: dir, format: "mosquitto", psk: "require", reload: { kind: "pid", pid: mosq.pid } });
+      result = await syncOnce({ url: base, token: tokens.broker, outDir: dir, format: "mosquitto", allowHttp: true, psk: "require", reload: { kind: "pid", pid: mosq.pid } });
     } catch (e) {
       // This test server serves only the PSK file: the CA chain/CRL part of the run fails on 404,
       // which broker-sync keeps apart from the PSK file. The PSK part must not fail.
