@@ -32,12 +32,14 @@ export interface ServedCrl {
 interface CrlState {
   served: Map<string, ServedCrl>;
   inflight: Map<string, Promise<ServedCrl>>;
+  /** When a failed re-sign was last reported per CA (reported once a minute, not on every poll). */
+  warned: Map<string, number>;
   scheduler?: NodeJS.Timeout;
   unsubscribe?: () => void;
 }
 
 const g = globalThis as unknown as { __certfleetCrl?: CrlState };
-const state: CrlState = (g.__certfleetCrl ??= { served: new Map(), inflight: new Map() });
+const state: CrlState = (g.__certfleetCrl ??= { served: new Map(), inflight: new Map(), warned: new Map() });
 
 const KEEP_STORED = 5;
 
@@ -147,6 +149,8 @@ async function generateCrl(caId: string): Promise<ServedCrl> {
   // thisUpdate a minute in the past: a broker whose clock lags a little would otherwise see a CRL
   // that is "not yet valid" — and mosquitto then refuses every client.
   const thisUpdate = new Date(now.getTime() - 60_000);
+  // The signer first: a CA key that cannot sign (token away) must not take a CRL number on every poll.
+  const signer = await caSigner(await db().certificateAuthority.findUniqueOrThrow({ where: { id: caId } }));
   const { ca, revoked } = await transaction(async (tx) => {
     const ca = await tx.certificateAuthority.update({ where: { id: caId }, data: { crlNumber: { increment: 1 } } });
     return { ca, revoked: await readRevoked(tx, caId, now) };
@@ -159,7 +163,7 @@ async function generateCrl(caId: string): Promise<ServedCrl> {
   const counted = { records: 0 };
   const der = await buildCrl({
     issuerCertificate: ca.certificateDer,
-    signer: await caSigner(ca),
+    signer,
     crlNumber: ca.crlNumber,
     thisUpdate,
     nextUpdate,
@@ -199,7 +203,19 @@ export async function refreshCrl(caId: string): Promise<ServedCrl> {
     // The newest stored CRL's DER is read only when it will be served (it can be tens of MB).
     const latest = await db().crl.findFirst({ where: { caId }, orderBy: { number: "desc" }, select: { id: true, thisUpdate: true, nextUpdate: true, revocationVersion: true } });
     const stored = latest && !needsResign(latest, ca.revocationVersion) ? await db().crl.findUnique({ where: { id: latest.id } }) : null;
-    const crl = stored ? toServed(ca, stored) : await generateCrl(caId);
+    let crl: ServedCrl;
+    try {
+      crl = stored ? toServed(ca, stored) : await generateCrl(caId);
+    } catch (e) {
+      // The CA key cannot sign now (its token is away): keep serving the last signed CRL until its nextUpdate.
+      const last = served ?? (latest && latest.nextUpdate.getTime() > Date.now() ? toServed(ca, await db().crl.findUniqueOrThrow({ where: { id: latest.id } })) : null);
+      if (!last || last.nextUpdate.getTime() <= Date.now()) throw e;
+      if (Date.now() - (state.warned.get(caId) ?? 0) > 60_000) {
+        state.warned.set(caId, Date.now());
+        console.error(`[certfleet] CRL of ${ca.slug} not re-signed (serving number ${last.number} until ${last.nextUpdate.toISOString()}): ${e instanceof Error ? e.message : String(e)}`);
+      }
+      crl = last;
+    }
     state.served.set(ca.slug, crl);
     return crl;
   })();
