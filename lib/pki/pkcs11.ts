@@ -68,16 +68,23 @@ const CKR_CRYPTOKI_ALREADY_INITIALIZED = 0x191;
 const pkcs11Code = (e: unknown): number | null => (e instanceof pkcs11js.Pkcs11Error ? e.code : null);
 const describeError = (e: unknown) => (e instanceof Error ? e.message : String(e));
 
-// One module instance per path and process: C_Initialize is process-wide, so two PKCS11 objects on
-// one library would finalize each other.
-const modules = new Map<string, pkcs11js.PKCS11>();
+// One module instance per path and process: C_Initialize is process-wide. `epoch` counts
+// re-initializations, so of several tokens on one module that lose their sessions together only
+// the first to reconnect finalizes (the others would otherwise finalize each other in turn).
+interface LoadedModule {
+  lib: pkcs11js.PKCS11;
+  initialized: boolean;
+  epoch: number;
+}
+const modules = new Map<string, LoadedModule>();
 
 /**
  * A logged-in connection to one token, with a small pool of sessions. Object handles are valid in
  * every session of the application (PKCS#11 §5.7), so a key found once signs in any of them.
  */
 export class Pkcs11Token {
-  #lib: pkcs11js.PKCS11;
+  #module: LoadedModule;
+  #epoch = -1;
   #slot: pkcs11js.Handle | null = null;
   #free: pkcs11js.Handle[] = [];
   #all: pkcs11js.Handle[] = [];
@@ -90,27 +97,37 @@ export class Pkcs11Token {
   #label = "";
 
   private constructor(readonly options: Pkcs11Options) {
-    let lib = modules.get(options.module);
-    if (!lib) {
-      lib = new pkcs11js.PKCS11();
+    let loaded = modules.get(options.module);
+    if (!loaded) {
+      const lib = new pkcs11js.PKCS11();
       try {
         lib.load(options.module);
       } catch (e) {
         throw new PkiError("TOKEN_UNAVAILABLE", `Cannot load the PKCS#11 module ${options.module}: ${describeError(e)}`);
       }
-      modules.set(options.module, lib);
+      loaded = { lib, initialized: false, epoch: 0 };
+      modules.set(options.module, loaded);
     }
-    this.#lib = lib;
+    this.#module = loaded;
+  }
+
+  get #lib(): pkcs11js.PKCS11 {
+    return this.#module.lib;
   }
 
   /** Loads the module, finds the token and logs in; throws PkiError TOKEN_UNAVAILABLE or TOKEN_PIN_INCORRECT. */
   static open(options: Pkcs11Options): Pkcs11Token {
+    const token = Pkcs11Token.create(options);
+    token.#connect();
+    return token;
+  }
+
+  /** Loads the module only; the first use connects (and a token that is missing now is found later). */
+  static create(options: Pkcs11Options): Pkcs11Token {
     if (options.tokenLabel === undefined && options.slot === undefined) {
       throw new PkiError("INVALID_INPUT", "A PKCS#11 token needs a token label or a slot.");
     }
-    const token = new Pkcs11Token(options);
-    token.#connect();
-    return token;
+    return new Pkcs11Token(options);
   }
 
   /** The token's label (blank padding removed). */
@@ -129,17 +146,27 @@ export class Pkcs11Token {
     const lib = this.#lib;
     try {
       this.#closeSessions();
-      // A fresh initialize makes the module look at its slots again (a token plugged back in).
-      try {
-        lib.C_Finalize();
-      } catch {
-        // not initialized yet
+      const mod = this.#module;
+      // After a loss, a fresh initialize makes the module look at its slots again (a token plugged
+      // back in) — unless another token on this module already did so since we last connected.
+      if (mod.initialized && this.#epoch === mod.epoch) {
+        try {
+          lib.C_Finalize();
+        } catch {
+          // already finalized
+        }
+        mod.initialized = false;
+        mod.epoch++;
       }
-      try {
-        lib.C_Initialize({ flags: pkcs11js.CKF_OS_LOCKING_OK });
-      } catch (e) {
-        if (pkcs11Code(e) !== CKR_CRYPTOKI_ALREADY_INITIALIZED) throw e;
+      if (!mod.initialized) {
+        try {
+          lib.C_Initialize({ flags: pkcs11js.CKF_OS_LOCKING_OK });
+        } catch (e) {
+          if (pkcs11Code(e) !== CKR_CRYPTOKI_ALREADY_INITIALIZED) throw e;
+        }
+        mod.initialized = true;
       }
+      this.#epoch = mod.epoch;
       this.#slot = this.#findSlot();
       const n = Math.max(1, this.options.sessions ?? DEFAULT_SESSIONS);
       for (let i = 0; i < n; i++) {
@@ -260,10 +287,14 @@ export class Pkcs11Token {
       { type: pkcs11js.CKA_SENSITIVE, value: true },
       { type: pkcs11js.CKA_EXTRACTABLE, value: false },
       { type: pkcs11js.CKA_SIGN, value: true },
+      // A CA key signs and does nothing else (tokens default some of these to true).
+      { type: pkcs11js.CKA_DECRYPT, value: false },
+      { type: pkcs11js.CKA_UNWRAP, value: false },
+      { type: pkcs11js.CKA_DERIVE, value: false },
     ];
     const curve = CURVE_PARAMS[algorithm];
     const bits = RSA_BITS[algorithm];
-    const pub: pkcs11js.Template = [...common, { type: pkcs11js.CKA_PRIVATE, value: false }, { type: pkcs11js.CKA_VERIFY, value: true }];
+    const pub: pkcs11js.Template = [...common, { type: pkcs11js.CKA_PRIVATE, value: false }, { type: pkcs11js.CKA_VERIFY, value: true }, { type: pkcs11js.CKA_ENCRYPT, value: false }, { type: pkcs11js.CKA_WRAP, value: false }];
     if (curve) pub.push({ type: pkcs11js.CKA_EC_PARAMS, value: curve.oidDer });
     else if (bits) {
       pub.push({ type: pkcs11js.CKA_MODULUS_BITS, value: bits });

@@ -41,10 +41,11 @@ export function tokenError(e: unknown): unknown {
 export function caToken(): Pkcs11Token {
   const cfg = config().pkcs11;
   if (!cfg) throw new AppError("TOKEN_UNAVAILABLE", "A CA key is on a PKCS#11 token, but no token is configured (CERTFLEET_PKCS11_MODULE, _TOKEN_LABEL or _SLOT, _PIN or _PIN_FILE).");
-  if (state.token) return state.token;
   if (state.failure) throw state.failure;
   try {
-    state.token = Pkcs11Token.open({ module: cfg.module, tokenLabel: cfg.tokenLabel, slot: cfg.slot, pin: readPin(cfg) });
+    // One object for the process's life: after a failure it reconnects itself (throttled).
+    state.token ??= Pkcs11Token.create({ module: cfg.module, tokenLabel: cfg.tokenLabel, slot: cfg.slot, pin: readPin(cfg) });
+    state.token.ensureConnected();
     return state.token;
   } catch (e) {
     const err = tokenError(e);
