@@ -10,12 +10,17 @@
 //   reconnects (finalize, initialize, log in again, find the keys again), at most once per
 //   RECONNECT_MS, and every failure surfaces as PkiError TOKEN_UNAVAILABLE so services answer 503.
 import { createHash, createPublicKey, randomBytes } from "node:crypto";
-import * as pkcs11js from "pkcs11js";
+import * as pkcs11Module from "pkcs11js";
+import type { Handle, PKCS11, Template } from "pkcs11js";
 import type { KeyAlgorithm } from "./algorithms";
 import { ALGORITHM_PARAMS } from "./algorithms";
 import { PkiError } from "./errors";
 import { importPublicKeySpki } from "./keys";
 import { ecdsaRawToDer, type Signer } from "./signer";
+
+// Under Node's ESM loader (tsx, the server) a CommonJS module's exports assigned in a loop — all
+// of pkcs11js's CK* constants — exist only on `default`; vitest's loader puts them on the namespace.
+const pkcs11js: typeof pkcs11Module = (pkcs11Module as unknown as { default?: typeof pkcs11Module }).default ?? pkcs11Module;
 
 export interface Pkcs11Options {
   /** Path of the PKCS#11 module (e.g. /usr/lib/softhsm/libsofthsm2.so). */
@@ -72,7 +77,7 @@ const describeError = (e: unknown) => (e instanceof Error ? e.message : String(e
 // re-initializations, so of several tokens on one module that lose their sessions together only
 // the first to reconnect finalizes (the others would otherwise finalize each other in turn).
 interface LoadedModule {
-  lib: pkcs11js.PKCS11;
+  lib: PKCS11;
   initialized: boolean;
   epoch: number;
 }
@@ -85,10 +90,10 @@ const modules = new Map<string, LoadedModule>();
 export class Pkcs11Token {
   #module: LoadedModule;
   #epoch = -1;
-  #slot: pkcs11js.Handle | null = null;
-  #free: pkcs11js.Handle[] = [];
-  #all: pkcs11js.Handle[] = [];
-  #waiting: ((session: pkcs11js.Handle) => void)[] = [];
+  #slot: Handle | null = null;
+  #free: Handle[] = [];
+  #all: Handle[] = [];
+  #waiting: ((session: Handle) => void)[] = [];
   #broken: string | null = "not connected";
   #pinRefused: string | null = null;
   #lastAttempt = 0;
@@ -111,7 +116,7 @@ export class Pkcs11Token {
     this.#module = loaded;
   }
 
-  get #lib(): pkcs11js.PKCS11 {
+  get #lib(): PKCS11 {
     return this.#module.lib;
   }
 
@@ -199,7 +204,7 @@ export class Pkcs11Token {
     return this.options.tokenLabel !== undefined ? `"${this.options.tokenLabel}"` : `in slot ${this.options.slot}`;
   }
 
-  #findSlot(): pkcs11js.Handle {
+  #findSlot(): Handle {
     const lib = this.#lib;
     for (const slot of lib.C_GetSlotList(true)) {
       const info = lib.C_GetTokenInfo(slot);
@@ -243,10 +248,10 @@ export class Pkcs11Token {
   }
 
   /** Runs `fn` on a session of the pool; token-loss errors become TOKEN_UNAVAILABLE. */
-  async withSession<T>(fn: (lib: pkcs11js.PKCS11, session: pkcs11js.Handle) => Promise<T> | T): Promise<T> {
+  async withSession<T>(fn: (lib: PKCS11, session: Handle) => Promise<T> | T): Promise<T> {
     this.ensureConnected();
     const generation = this.generation;
-    const session = this.#free.pop() ?? (await new Promise<pkcs11js.Handle>((resolve) => this.#waiting.push(resolve)));
+    const session = this.#free.pop() ?? (await new Promise<Handle>((resolve) => this.#waiting.push(resolve)));
     if (session.length === 0 || generation !== this.generation) {
       throw new PkiError("TOKEN_UNAVAILABLE", `PKCS#11 token ${this.#tokenName()} is unavailable: ${this.#broken ?? "reconnected"}`);
     }
@@ -294,7 +299,7 @@ export class Pkcs11Token {
     ];
     const curve = CURVE_PARAMS[algorithm];
     const bits = RSA_BITS[algorithm];
-    const pub: pkcs11js.Template = [...common, { type: pkcs11js.CKA_PRIVATE, value: false }, { type: pkcs11js.CKA_VERIFY, value: true }, { type: pkcs11js.CKA_ENCRYPT, value: false }, { type: pkcs11js.CKA_WRAP, value: false }];
+    const pub: Template = [...common, { type: pkcs11js.CKA_PRIVATE, value: false }, { type: pkcs11js.CKA_VERIFY, value: true }, { type: pkcs11js.CKA_ENCRYPT, value: false }, { type: pkcs11js.CKA_WRAP, value: false }];
     if (curve) pub.push({ type: pkcs11js.CKA_EC_PARAMS, value: curve.oidDer });
     else if (bits) {
       pub.push({ type: pkcs11js.CKA_MODULUS_BITS, value: bits });
@@ -320,14 +325,14 @@ export class Pkcs11Token {
   }
 
   /** The private key's handle (exactly one object must match the reference). */
-  async findPrivateKey(ref: Pkcs11KeyRef): Promise<pkcs11js.Handle> {
+  async findPrivateKey(ref: Pkcs11KeyRef): Promise<Handle> {
     if (!ref.label && !ref.id) throw new PkiError("INVALID_INPUT", "A PKCS#11 key reference needs a label or an id.");
     return this.withSession((lib, session) => {
-      const template: pkcs11js.Template = [{ type: pkcs11js.CKA_CLASS, value: pkcs11js.CKO_PRIVATE_KEY }];
+      const template: Template = [{ type: pkcs11js.CKA_CLASS, value: pkcs11js.CKO_PRIVATE_KEY }];
       if (ref.label) template.push({ type: pkcs11js.CKA_LABEL, value: ref.label });
       if (ref.id) template.push({ type: pkcs11js.CKA_ID, value: Buffer.from(ref.id) });
       lib.C_FindObjectsInit(session, template);
-      let found: pkcs11js.Handle[];
+      let found: Handle[];
       try {
         found = lib.C_FindObjects(session, 2);
       } finally {
@@ -348,7 +353,7 @@ export class Pkcs11Token {
           { type: pkcs11js.CKA_CLASS, value: cls },
           { type: pkcs11js.CKA_ID, value: Buffer.from(ref.id!) },
         ]);
-        let found: pkcs11js.Handle[];
+        let found: Handle[];
         try {
           found = lib.C_FindObjects(session, 4);
         } finally {
@@ -380,7 +385,7 @@ export class Pkcs11Token {
  */
 export class Pkcs11Signer implements Signer {
   readonly signatureOid: string;
-  #handle: pkcs11js.Handle | null = null;
+  #handle: Handle | null = null;
   #generation = -1;
   readonly #hash: string;
   readonly #coordinateBytes: number;
@@ -399,7 +404,7 @@ export class Pkcs11Signer implements Signer {
   }
 
   /** Finds the key handle (again after a reconnect). */
-  async resolve(): Promise<pkcs11js.Handle> {
+  async resolve(): Promise<Handle> {
     // Reconnect first: a handle from before a reconnect is stale even if it looks current.
     this.token.ensureConnected();
     if (this.#handle && this.#generation === this.token.generation) return this.#handle;
@@ -422,7 +427,7 @@ export class Pkcs11Signer implements Signer {
   }
 }
 
-async function readPublicKey(lib: pkcs11js.PKCS11, session: pkcs11js.Handle, handle: pkcs11js.Handle, algorithm: KeyAlgorithm): Promise<CryptoKey> {
+async function readPublicKey(lib: PKCS11, session: Handle, handle: Handle, algorithm: KeyAlgorithm): Promise<CryptoKey> {
   const curve = CURVE_PARAMS[algorithm];
   let jwk: Record<string, string>;
   if (curve) {

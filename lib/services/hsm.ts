@@ -5,10 +5,13 @@ import { randomBytes, verify } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { config, type Pkcs11Config } from "../config";
 import { AppError } from "../errors";
-import { ALGORITHM_PARAMS, importPublicKeySpki, isKeyAlgorithm, isPkiError, toX509Certificate, type KeyAlgorithm, type Signer } from "../pki";
+import { ALGORITHM_PARAMS, importPublicKeySpki, isKeyAlgorithm, toX509Certificate, type KeyAlgorithm, type Signer } from "../pki";
 import { formatKeyRef, parseKeyRef, Pkcs11Token, type Pkcs11KeyRef } from "../pki/pkcs11";
 
-const g = globalThis as unknown as { __certfleetToken?: { token: Pkcs11Token | null; failure: AppError | null } };
+// On globalThis: the custom server and Next's bundle load this module separately and must share
+// one token connection. The remembered failure is a message, not an error object: each copy of the
+// module has its own AppError class, and instanceof checks would miss the other copy's errors.
+const g = globalThis as unknown as { __certfleetToken?: { token: Pkcs11Token | null; failure: string | null } };
 const state = (g.__certfleetToken ??= { token: null, failure: null });
 
 /** Whether CERTFLEET_PKCS11_MODULE is set: new CA keys then go to the token. */
@@ -25,11 +28,14 @@ function readPin(cfg: Pkcs11Config): string {
   }
 }
 
+const TOKEN_CODES = new Set(["TOKEN_UNAVAILABLE", "TOKEN_PIN_INCORRECT", "KEY_NOT_FOUND"]);
+const REFUSED = "CA functions (issuance, CRL signing) are refused until it is fixed; stored CRLs and OCSP answers are still served.";
+
 /** Turns the token layer's errors into the 503 every CA function answers while the token is unusable. */
 export function tokenError(e: unknown): unknown {
-  if (isPkiError(e, "TOKEN_UNAVAILABLE") || isPkiError(e, "TOKEN_PIN_INCORRECT") || isPkiError(e, "KEY_NOT_FOUND")) {
-    return new AppError("TOKEN_UNAVAILABLE", `${e.message} CA functions (issuance, CRL signing) are refused until it is fixed; stored CRLs and OCSP answers are still served.`);
-  }
+  // By name and code, not instanceof: the token object may come from the other copy of lib/pki.
+  const err = e as { name?: string; code?: string; message?: string };
+  if (err?.name === "PkiError" && TOKEN_CODES.has(err.code ?? "")) return new AppError("TOKEN_UNAVAILABLE", `${err.message} ${REFUSED}`);
   return e;
 }
 
@@ -41,16 +47,15 @@ export function tokenError(e: unknown): unknown {
 export function caToken(): Pkcs11Token {
   const cfg = config().pkcs11;
   if (!cfg) throw new AppError("TOKEN_UNAVAILABLE", "A CA key is on a PKCS#11 token, but no token is configured (CERTFLEET_PKCS11_MODULE, _TOKEN_LABEL or _SLOT, _PIN or _PIN_FILE).");
-  if (state.failure) throw state.failure;
+  if (state.failure) throw new AppError("TOKEN_UNAVAILABLE", `${state.failure} ${REFUSED}`);
   try {
     // One object for the process's life: after a failure it reconnects itself (throttled).
     state.token ??= Pkcs11Token.create({ module: cfg.module, tokenLabel: cfg.tokenLabel, slot: cfg.slot, pin: readPin(cfg) });
     state.token.ensureConnected();
     return state.token;
   } catch (e) {
-    const err = tokenError(e);
-    if (isPkiError(e, "TOKEN_PIN_INCORRECT")) state.failure = err as AppError;
-    throw err;
+    if ((e as { code?: string }).code === "TOKEN_PIN_INCORRECT") state.failure = (e as Error).message;
+    throw tokenError(e);
   }
 }
 

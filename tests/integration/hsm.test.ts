@@ -8,6 +8,7 @@ import { mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from "node:
 import { tmpdir } from "node:os";
 import path from "node:path";
 import Database from "better-sqlite3";
+import * as pkcs11js from "pkcs11js";
 import { createTestDatabase } from "../helpers/databases";
 import { launchServer, type TestServer } from "../helpers/server";
 import { api } from "../helpers/http";
@@ -109,9 +110,24 @@ describe("CA keys on a PKCS#11 token (SoftHSM2)", () => {
       const id = /ID:\s+([0-9a-f]+)/.exec(block!)![1];
       expect(rows.find((r) => r.slug === slug)!.keyRef).toContain(`id=${id.replace(/(..)/g, "%$1")}`);
     }
-    // The token refuses to hand the key out, whatever asks.
-    const read = spawnSync("pkcs11-tool", ["--module", MODULE, "--token-label", label, "--login", "--pin", PIN, "--read-object", "--type", "privkey", "--label", "certfleet-root"], { env: { ...process.env, SOFTHSM2_CONF: conf }, encoding: "utf8" });
-    expect(read.status).not.toBe(0);
+    // The token itself refuses to hand the key's value out, whoever asks (raw pkcs11js, logged in).
+    process.env.SOFTHSM2_CONF = conf;
+    const lib = new pkcs11js.PKCS11();
+    lib.load(MODULE);
+    lib.C_Initialize();
+    try {
+      const slot = lib.C_GetSlotList(true).find((s) => lib.C_GetTokenInfo(s).label.trim() === label)!;
+      const session = lib.C_OpenSession(slot, pkcs11js.CKF_SERIAL_SESSION);
+      lib.C_Login(session, pkcs11js.CKU_USER, PIN);
+      lib.C_FindObjectsInit(session, [{ type: pkcs11js.CKA_CLASS, value: pkcs11js.CKO_PRIVATE_KEY }, { type: pkcs11js.CKA_LABEL, value: "certfleet-root" }]);
+      const [key] = lib.C_FindObjects(session, 1);
+      lib.C_FindObjectsFinal(session);
+      expect(() => lib.C_GetAttributeValue(session, key, [{ type: pkcs11js.CKA_VALUE }])).toThrow(/CKR_ATTRIBUTE_SENSITIVE/);
+      const [extractable, sensitive] = lib.C_GetAttributeValue(session, key, [{ type: pkcs11js.CKA_EXTRACTABLE }, { type: pkcs11js.CKA_SENSITIVE }]);
+      expect([extractable.value, sensitive.value]).toEqual([Buffer.from([0]), Buffer.from([1])]);
+    } finally {
+      lib.C_Finalize();
+    }
     expect(server.logs()).toContain("keys on PKCS#11 token");
   });
 
@@ -156,7 +172,7 @@ describe("CA keys on a PKCS#11 token (SoftHSM2)", () => {
     expect(ocspGood.stdout).toContain("hsm-gen.pem: good");
   });
 
-  it("CLI: creates an issuing CA on the token, which issues; refuses an import whose token key is not the certificate's", async () => {
+  it("CLI: creates an issuing CA on the token, which issues; refuses to import a CA twice", async () => {
     const created = cli(server.env, ["ca", "create", "--slug", "issuing-2", "--name", "CertFleet Issuing CA 2"]);
     expect(created.status, created.stderr).toBe(0);
     expect(created.stdout).toMatch(/created issuing CA issuing-2\tEC-P256\t.*key pkcs11:token=.*object=certfleet-issuing-2;id=/);
@@ -177,6 +193,7 @@ describe("CA keys on a PKCS#11 token (SoftHSM2)", () => {
     expect(wrong.stderr).toMatch(/CA "issuing-1"|already CA/);
     const mismatch = cli(server.env, ["ca", "import", "--slug", "imported", "--name", "x", "--cert", work.path("ca2.pem"), "--key-label", "certfleet-root"]);
     expect(mismatch.status).not.toBe(0);
+    expect(mismatch.stderr).toMatch(/already CA "issuing-2"/);
     expect(caRows().length).toBe(before);
   });
 
@@ -186,8 +203,22 @@ describe("CA keys on a PKCS#11 token (SoftHSM2)", () => {
       const env = { ...server.env, ...hsmEnv, DATABASE_URL: other.url, CERTFLEET_DATA_DIR: other.dataDir };
       // First use bootstraps the other instance: its own hierarchy, also on the token.
       expect(cli(env, ["ca", "list"]).status).toBe(0);
-      const rootRef = caRows().find((r) => r.slug === "root")!.keyRef!;
-      const idHex = /id=((?:%[0-9a-f]{2})+)/.exec(rootRef)![1].replace(/%/g, "");
+      const idOf = (slug: string) => /id=((?:%[0-9a-f]{2})+)/.exec(caRows().find((r) => r.slug === slug)!.keyRef!)![1].replace(/%/g, "");
+      const idHex = idOf("root");
+      // The issuing CA's key offered for the root certificate: the probe signature does not verify.
+      const otherRows = () => {
+        const sqlite = new Database(other.url.replace(/^file:/, ""), { readonly: true });
+        try {
+          return sqlite.prepare(`SELECT count(*) AS n FROM "CertificateAuthority"`).get() as { n: number };
+        } finally {
+          sqlite.close();
+        }
+      };
+      const rowsBefore = otherRows().n;
+      const wrongKey = cli(env, ["ca", "import", "--slug", "first-root", "--name", "First root", "--cert", work.path("root.pem"), "--key-id", idOf("issuing-1")]);
+      expect(wrongKey.status).not.toBe(0);
+      expect(wrongKey.stderr).toContain("does not belong to the certificate");
+      expect(otherRows().n).toBe(rowsBefore);
       const ambiguous = cli(env, ["ca", "import", "--slug", "first-root", "--name", "First root", "--cert", work.path("root.pem"), "--key-label", "certfleet-root"]);
       expect(ambiguous.status).not.toBe(0);
       expect(ambiguous.stderr).toContain("More than one private key");
