@@ -16,7 +16,9 @@ import type { KeyAlgorithm } from "./algorithms";
 import { ALGORITHM_PARAMS } from "./algorithms";
 import { PkiError } from "./errors";
 import { importPublicKeySpki } from "./keys";
-import { ecdsaRawToDer, type Signer } from "./signer";
+// Through the index: the DER helpers move between lib/pki files, the index keeps the name.
+import { ecdsaRawToDer } from "./index";
+import type { Signer } from "./signer";
 
 // Under Node's ESM loader (tsx, the server) a CommonJS module's exports assigned in a loop — all
 // of pkcs11js's CK* constants — exist only on `default`; vitest's loader puts them on the namespace.
