@@ -173,6 +173,16 @@ describe("CA keys on a PKCS#11 token (SoftHSM2)", () => {
   });
 
   it("CLI: creates an issuing CA on the token, which issues; refuses to import a CA twice", async () => {
+    // Bad input: a clear message, no row and no key left on the token.
+    const keysBefore = listKeys();
+    const badSlug = cli(server.env, ["ca", "create", "--slug", "Bad Slug", "--name", "x"]);
+    expect(badSlug.status).not.toBe(0);
+    expect(badSlug.stderr).toContain("must be 1–63 lowercase letters");
+    const badParent = cli(server.env, ["ca", "create", "--slug", "issuing-x", "--name", "x", "--parent", "issuing-1"]);
+    expect(badParent.stderr).toContain("not an active root CA");
+    expect(listKeys()).toBe(keysBefore);
+    expect(caRows().map((r) => r.slug)).toEqual(["root", "issuing-1"]);
+
     const created = cli(server.env, ["ca", "create", "--slug", "issuing-2", "--name", "CertFleet Issuing CA 2"]);
     expect(created.status, created.stderr).toBe(0);
     expect(created.stdout).toMatch(/created issuing CA issuing-2\tEC-P256\t.*key pkcs11:token=.*object=certfleet-issuing-2;id=/);
