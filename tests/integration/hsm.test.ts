@@ -21,7 +21,8 @@ function cli(env: Record<string, string>, args: string[]) {
   return spawnSync(process.execPath, ["cli/bin.mjs", ...args], { env: { ...process.env, ...env }, encoding: "utf8" });
 }
 
-describe("CA keys on a PKCS#11 token (SoftHSM2)", () => {
+// Each test starts processes (the CLI through tsx, server restarts): limits for a loaded 2-core machine.
+describe("CA keys on a PKCS#11 token (SoftHSM2)", { timeout: 240_000 }, () => {
   const dir = mkdtempSync(path.join(tmpdir(), "certfleet-hsm-"));
   const tokens = path.join(dir, "tokens");
   const conf = path.join(dir, "softhsm2.conf");
