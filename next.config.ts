@@ -7,6 +7,8 @@ const nextConfig: NextConfig = {
   // `npm run typecheck` (tsc over the whole tree, in CI) is the type gate; skipping Next's own
   // pass keeps the first `npm start` on a fresh machine short.
   typescript: { ignoreBuildErrors: true },
+  // pkcs11js loads a native addon (lib/pki/pkcs11.ts): required at run time, not bundled.
+  serverExternalPackages: ["pkcs11js"],
 };
 
 export default nextConfig;

@@ -57,7 +57,9 @@ async function main() {
   await app.prepare();
   const handle = app.getRequestHandler();
 
-  await ensureAllResponders();
+  // Only fails when a responder must be renewed and the CA key cannot sign (token away): the broker
+  // endpoints still start and serve what is stored.
+  await ensureAllResponders().catch((e) => console.error("[certfleet] OCSP responder renewal failed:", e instanceof Error ? e.message : e));
   const stopRevocationState = startRevocationState();
 
   const headers = { http: appHeaders({ https: false, dev }), https: appHeaders({ https: true, dev }) };
@@ -81,18 +83,36 @@ async function main() {
   await new Promise<void>((resolve) => server.listen(cfg.port, cfg.host, resolve));
   console.log(`[certfleet] HTTP  on http://${cfg.host}:${cfg.port}  (public URL ${cfg.publicUrl})`);
 
-  let identity = await loadTlsIdentity();
+  // The self-issued HTTPS certificate needs the CA key: while its token is away HTTPS waits (HTTP serves).
+  let identity = await loadTlsIdentity().catch((e) => {
+    console.error(`[certfleet] HTTPS not started (retrying every 30 s): ${e instanceof Error ? e.message : e}`);
+    return null;
+  });
   // EST (lib/http/est.ts) authenticates devices by their TLS client certificate. Asked for, never
   // required, and not verified by TLS: browsers, /api and /pki clients without one are unaffected,
   // and each EST route checks the certificate against the CAs that may vouch for it.
-  const secure = https.createServer({ ...TLS_OPTIONS, cert: identity.cert, key: identity.key, requestCert: true, rejectUnauthorized: false }, onRequest);
+  const secure = https.createServer({ ...TLS_OPTIONS, ...(identity && { cert: identity.cert, key: identity.key }), requestCert: true, rejectUnauthorized: false }, onRequest);
   secure.keepAliveTimeout = 65_000;
-  await new Promise<void>((resolve) => secure.listen(cfg.httpsPort, cfg.host, resolve));
-  console.log(`[certfleet] HTTPS on https://${cfg.host}:${cfg.httpsPort}  (${identity.source === "files" ? "TLS_CERT_FILE" : `certificate from the own CA for ${cfg.tlsHosts.join(", ")}`})`);
+  const listenHttps = async (id: NonNullable<typeof identity>) => {
+    await new Promise<void>((resolve) => secure.listen(cfg.httpsPort, cfg.host, resolve));
+    console.log(`[certfleet] HTTPS on https://${cfg.host}:${cfg.httpsPort}  (${id.source === "files" ? "TLS_CERT_FILE" : `certificate from the own CA for ${cfg.tlsHosts.join(", ")}`})`);
+  };
+  if (identity) await listenHttps(identity);
+  else {
+    const retry = setInterval(async () => {
+      const id = await loadTlsIdentity().catch(() => null);
+      if (!id || identity) return;
+      identity = id;
+      clearInterval(retry);
+      secure.setSecureContext({ ...TLS_OPTIONS, cert: id.cert, key: id.key });
+      await listenHttps(id);
+    }, 30_000);
+    retry.unref();
+  }
   const renewal = setInterval(async () => {
     try {
       await ensureAllResponders();
-      if (tlsNeedsRenewal(identity)) {
+      if (identity && tlsNeedsRenewal(identity)) {
         identity = await loadTlsIdentity();
         secure.setSecureContext({ ...TLS_OPTIONS, cert: identity.cert, key: identity.key });
         console.log(`[certfleet] renewed the HTTPS certificate (valid until ${identity.notAfter?.toISOString()})`);

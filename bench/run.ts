@@ -54,6 +54,18 @@ function add(row: Row) {
   log(`  ${row.area} | ${row.test} | ${row.certfleet} | peer ${row.peer} | ${row.ratio} | ${row.target} → ${row.met}`);
 }
 
+/** CA keys on a SoftHSM2 token beside software keys (lib/pki level, EC P-256, 8 concurrent callers). */
+async function benchHsm() {
+  if (spawnSync("sh", ["-c", "command -v softhsm2-util"]).status !== 0) return log("softhsm2 not installed: skipping the PKCS#11 lines");
+  const { measureSoftHsm } = await import("./hsm");
+  const r = await measureSoftHsm();
+  raw.hsm = r;
+  const token = r.tokenSign[2];
+  add({ area: "HSM", test: "CA signatures, P-256, SoftHSM2 (2 sessions) vs software key", certfleet: `${fmt(token)} sign/s`, peer: `software key: ${fmt(r.softwareSign)} sign/s`, ratio: `${fmt((token / r.softwareSign) * 100, 1)}% of software`, target: "—", met: "—" });
+  add({ area: "HSM", test: "device certificates through lib/pki, CA key on SoftHSM2 vs software", certfleet: `${fmt(r.issuance.token)} certs/s`, peer: `software key: ${fmt(r.issuance.software)} certs/s`, ratio: `${fmt((r.issuance.token / r.issuance.software) * 100, 1)}% of software`, target: "—", met: "—" });
+  add({ area: "HSM", test: "CRL re-sign, 10,000 entries, CA key on SoftHSM2 vs software", certfleet: `${fmt(r.crlMs.token, 1)} ms`, peer: `software key: ${fmt(r.crlMs.software, 1)} ms`, ratio: "—", target: "—", met: "—" });
+}
+
 async function pgAvailable(): Promise<boolean> {
   const c = new pg.Client({ connectionString: PG_URL, connectionTimeoutMillis: 2000 });
   try {
@@ -376,6 +388,7 @@ async function main() {
   try {
     await benchOcspAndIssuance(work);
     await benchCrlGeneration();
+    await benchHsm();
     await benchInventory("sqlite", SIZES.inventoryDevices, 150);
     if (await pgAvailable()) {
       await benchIssuancePostgres(work);

@@ -1,6 +1,6 @@
 // The `certfleet` command. Runs against the same database and data directory as the server
 // (DATABASE_URL / CERTFLEET_DATA_DIR), as the system actor, and writes audit events like the UI.
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { config } from "../lib/config";
 import { providerOf } from "../lib/db-url";
@@ -13,6 +13,8 @@ import { createApiToken, revokeApiToken } from "../lib/services/tokens";
 import { AppError } from "../lib/errors";
 import { listCas } from "../lib/services/cas";
 import { createEnrollmentSecret } from "../lib/services/est";
+import { createTokenIssuingCa, importTokenCa } from "../lib/services/ca-token";
+import { isKeyAlgorithm } from "../lib/pki";
 import { bootstrap } from "../lib/bootstrap";
 import { brokerSyncCommand, BROKER_SYNC_USAGE } from "./broker-sync";
 import { brokerConfigCommand, BROKER_CONFIG_USAGE } from "./broker-config";
@@ -24,6 +26,10 @@ const USAGE = `usage: certfleet <command>
   token revoke --name N
   ca list                                            certificate authorities with their URLs
   enrollment create --device NAME [--days D]         one-time EST secret for a device (printed once)
+  ca create --slug S --name N [--parent root] [--algorithm A]
+                                                     new issuing CA, key generated on the PKCS#11 token
+  ca import --slug S --name N --cert FILE (--key-label L | --key-id HEX)
+                                                     record a CA whose key is already on the token
   broker-sync …                                      keep a broker's CA chain, CRLs and PSK file current
   broker-config --broker mosquitto|emqx …            print a working listener configuration
 roles: ${ROLES.join(", ")}
@@ -119,6 +125,25 @@ const commands: Record<string, Handler> = {
   }),
   "broker-sync": (argv) => brokerSyncCommand(argv),
   "broker-config": (argv) => brokerConfigCommand(argv),
+  "ca create": withDatabase(async (argv) => {
+    const { values } = parseArgs({ args: argv, options: { slug: { type: "string" }, name: { type: "string" }, parent: { type: "string" }, algorithm: { type: "string" } } });
+    if (!values.slug || !values.name) fail("--slug and --name are required");
+    if (values.algorithm !== undefined && !isKeyAlgorithm(values.algorithm)) fail(`--algorithm must be one of EC-P256, EC-P384, RSA-2048, RSA-3072, RSA-4096`);
+    const ca = await createTokenIssuingCa(SYSTEM_ACTOR, { slug: values.slug, name: values.name, parent: values.parent, algorithm: values.algorithm });
+    console.log(`created issuing CA ${ca.slug}\t${ca.keyAlgorithm}\t${ca.subject}\tsha256 ${ca.fingerprint}\tkey ${ca.keyRef}`);
+  }),
+  "ca import": withDatabase(async (argv) => {
+    const { values } = parseArgs({ args: argv, options: { slug: { type: "string" }, name: { type: "string" }, cert: { type: "string" }, "key-label": { type: "string" }, "key-id": { type: "string" } } });
+    if (!values.slug || !values.name || !values.cert) fail("--slug, --name and --cert are required");
+    let pem: string;
+    try {
+      pem = readFileSync(values.cert, "utf8");
+    } catch (e) {
+      fail(`cannot read ${values.cert}: ${(e as NodeJS.ErrnoException).code ?? e}`);
+    }
+    const ca = await importTokenCa(SYSTEM_ACTOR, { slug: values.slug, name: values.name, certificatePem: pem, keyLabel: values["key-label"], keyIdHex: values["key-id"] });
+    console.log(`imported ${ca.kind} CA ${ca.slug}\t${ca.keyAlgorithm}\t${ca.subject}\tsha256 ${ca.fingerprint}\tkey ${ca.keyRef}`);
+  }),
   "ca list": withDatabase(async () => {
     for (const ca of await listCas(SYSTEM_ACTOR)) {
       console.log(`${ca.slug}\t${ca.kind}\t${ca.keyAlgorithm}\t${ca.status}\tnotAfter ${ca.notAfter.toISOString()}\t${ca.subject}\tsha256 ${ca.fingerprint}`);

@@ -8,7 +8,7 @@ import { db, disconnectDb } from "./db";
 import { getAuthSecret, getMasterKey } from "./secrets";
 import { createUser, countUsers } from "./services/users";
 import { SYSTEM_ACTOR } from "./auth/roles";
-import { ensureCaHierarchy } from "./services/cas";
+import { checkTokenCas, ensureCaHierarchy } from "./services/cas";
 import { DATA_FILES, restrictDataFiles } from "./data-files";
 
 export interface BootstrapReport {
@@ -36,6 +36,7 @@ export async function bootstrap(log: (line: string) => void = console.log): Prom
   const report: BootstrapReport = { appliedMigrations };
   if ((await countUsers()) === 0) report.createdAdmin = await createFirstAdmin(log);
   await ensureCaHierarchy(log);
+  await checkTokenCas();
   return report;
 }
 

@@ -25,6 +25,12 @@ const ZEnv = z.object({
   CERTFLEET_EST_SECRET_DAYS: z.coerce.number().min(0.001).max(365).default(7),
   CERTFLEET_EST_URL: z.string().url().optional(),
   // "true" is one proxy; a number is that many proxies in a row, each appending to X-Forwarded-For.
+  // CA keys on a PKCS#11 token (lib/services/hsm.ts): module, token (label or slot) and PIN (or a file holding it).
+  CERTFLEET_PKCS11_MODULE: z.string().min(1).optional(),
+  CERTFLEET_PKCS11_TOKEN_LABEL: z.string().min(1).optional(),
+  CERTFLEET_PKCS11_SLOT: z.coerce.number().int().min(0).optional(),
+  CERTFLEET_PKCS11_PIN: z.string().min(1).optional(),
+  CERTFLEET_PKCS11_PIN_FILE: z.string().min(1).optional(),
   CERTFLEET_TRUST_PROXY: z.union([z.enum(["true", "false"]), z.coerce.number().int().min(0).max(10)]).default("false"),
 });
 
@@ -37,6 +43,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
     throw new Error(`Invalid configuration: ${problems}`);
   }
   const e = parsed.data;
+  const pkcs11 = pkcs11Config(e);
   const dataDir = path.resolve(e.CERTFLEET_DATA_DIR);
   return {
     port: e.PORT,
@@ -61,7 +68,38 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
     estSecretDays: e.CERTFLEET_EST_SECRET_DAYS,
     // EST needs TLS straight to this process (the client certificate), so by default the HTTPS port on the public host.
     estUrl: (e.CERTFLEET_EST_URL ?? `https://${new URL(e.CERTFLEET_PUBLIC_URL ?? "http://localhost").hostname}:${e.HTTPS_PORT}/.well-known/est`).replace(/\/+$/, ""),
+    pkcs11,
     trustedProxies: e.CERTFLEET_TRUST_PROXY === "true" ? 1 : e.CERTFLEET_TRUST_PROXY === "false" ? 0 : e.CERTFLEET_TRUST_PROXY,
+  };
+}
+
+export interface Pkcs11Config {
+  module: string;
+  tokenLabel?: string;
+  slot?: number;
+  /** The PIN itself, or the file to read it from (read when the token is opened, never logged). */
+  pin?: string;
+  pinFile?: string;
+}
+
+function pkcs11Config(e: z.infer<typeof ZEnv>): Pkcs11Config | null {
+  const set = [e.CERTFLEET_PKCS11_TOKEN_LABEL, e.CERTFLEET_PKCS11_SLOT, e.CERTFLEET_PKCS11_PIN, e.CERTFLEET_PKCS11_PIN_FILE].some((v) => v !== undefined);
+  if (!e.CERTFLEET_PKCS11_MODULE) {
+    if (set) throw new Error("Invalid configuration: CERTFLEET_PKCS11_* is set but CERTFLEET_PKCS11_MODULE (the PKCS#11 library path) is not");
+    return null;
+  }
+  if ((e.CERTFLEET_PKCS11_TOKEN_LABEL === undefined) === (e.CERTFLEET_PKCS11_SLOT === undefined)) {
+    throw new Error("Invalid configuration: with CERTFLEET_PKCS11_MODULE set exactly one of CERTFLEET_PKCS11_TOKEN_LABEL or CERTFLEET_PKCS11_SLOT");
+  }
+  if ((e.CERTFLEET_PKCS11_PIN === undefined) === (e.CERTFLEET_PKCS11_PIN_FILE === undefined)) {
+    throw new Error("Invalid configuration: with CERTFLEET_PKCS11_MODULE set exactly one of CERTFLEET_PKCS11_PIN or CERTFLEET_PKCS11_PIN_FILE");
+  }
+  return {
+    module: e.CERTFLEET_PKCS11_MODULE,
+    tokenLabel: e.CERTFLEET_PKCS11_TOKEN_LABEL,
+    slot: e.CERTFLEET_PKCS11_SLOT,
+    pin: e.CERTFLEET_PKCS11_PIN,
+    pinFile: e.CERTFLEET_PKCS11_PIN_FILE,
   };
 }
 

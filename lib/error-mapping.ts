@@ -9,6 +9,10 @@ const PKI_CODES: Record<string, ErrorCode> = {
   CSR_FORBIDDEN_EXTENSION: "UNPROCESSABLE",
   INVALID_INPUT: "VALIDATION",
   MASTER_KEY_MISMATCH: "MASTER_KEY_MISMATCH",
+  // A CA key on a PKCS#11 token that cannot be used now: the request may succeed later.
+  TOKEN_UNAVAILABLE: "TOKEN_UNAVAILABLE",
+  TOKEN_PIN_INCORRECT: "TOKEN_UNAVAILABLE",
+  KEY_NOT_FOUND: "TOKEN_UNAVAILABLE",
 };
 
 export function toAppError(e: unknown): AppError {

@@ -14,6 +14,7 @@ export const ERROR_STATUS = {
   RATE_LIMITED: 429,
   INTERNAL: 500,
   MASTER_KEY_MISMATCH: 500,
+  TOKEN_UNAVAILABLE: 503,
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_STATUS;
@@ -32,6 +33,7 @@ export const ERROR_TITLES: Record<ErrorCode, string> = {
   RATE_LIMITED: "Too many requests",
   INTERNAL: "Internal error",
   MASTER_KEY_MISMATCH: "Master key mismatch",
+  TOKEN_UNAVAILABLE: "CA key token unavailable",
 };
 
 export interface FieldError {

@@ -1,6 +1,7 @@
 // Certificate authorities: the hierarchy created on first start, loading a CA's signer (the
 // private key is unsealed only in memory, once per process), and the URLs written into
-// certificates. An HSM signer would replace `unsealSigner` without touching any caller.
+// certificates. A CA whose keyRef names a PKCS#11 token key signs through the token (services/hsm.ts)
+// behind the same Signer: no caller knows which kind it holds.
 import { createHash } from "node:crypto";
 import { db, transaction } from "../db";
 import { config } from "../config";
@@ -8,6 +9,7 @@ import { getMasterKey } from "../secrets";
 import { AppError, notFound } from "../errors";
 import { authorize, SYSTEM_ACTOR, type Actor } from "../auth/roles";
 import { appendAudit } from "./audit";
+import { destroyTokenKeys, generateTokenKey, tokenConfigured, tokenSigner } from "./hsm";
 import {
   createIssuingCa,
   createRootCa,
@@ -36,6 +38,8 @@ export interface CaRecord {
   fingerprint: string;
   certificateDer: Uint8Array;
   sealedKey: string;
+  /** PKCS#11 URI of a token-held key (sealedKey is then ""). */
+  keyRef: string | null;
   status: string;
   crlUris: string;
 }
@@ -69,15 +73,35 @@ async function unsealSigner(ca: Pick<CaRecord, "slug" | "keyAlgorithm" | "sealed
 const g = globalThis as unknown as { __certfleetSigners?: Map<string, Promise<Signer>> };
 const signers = (g.__certfleetSigners ??= new Map());
 
-/** The CA's signer, unsealed once per process and kept in memory. */
-export async function caSigner(ca: Pick<CaRecord, "id" | "slug" | "keyAlgorithm" | "sealedKey">): Promise<Signer> {
+/** The CA's signer: unsealed (or found on its token) once per process and kept in memory. */
+export async function caSigner(ca: Pick<CaRecord, "id" | "slug" | "keyAlgorithm" | "sealedKey" | "keyRef" | "certificateDer">): Promise<Signer> {
   let signer = signers.get(ca.id);
   if (!signer) {
-    signer = unsealSigner(ca);
+    signer = ca.keyRef ? tokenSigner({ ...ca, keyRef: ca.keyRef }) : unsealSigner(ca);
     signers.set(ca.id, signer);
     signer.catch(() => signers.delete(ca.id));
   }
   return signer;
+}
+
+/**
+ * At start: opens the signer of every active CA whose key is on a token, so a missing token or a
+ * wrong PIN is reported now, in one clear line, not at the first issuance. The server still starts:
+ * the broker endpoints serve the stored CRLs and OCSP answers meanwhile. Returns the problem, if any.
+ */
+export async function checkTokenCas(log: (line: string) => void = console.error): Promise<string | null> {
+  const cas = await db().certificateAuthority.findMany({ where: { keyRef: { not: null }, status: "active" }, orderBy: { createdAt: "asc" } });
+  for (const ca of cas) {
+    try {
+      await caSigner(ca);
+    } catch (e) {
+      const problem = e instanceof Error ? e.message : String(e);
+      log(`[certfleet] CA functions are OFF: the key of CA "${ca.slug}" (${ca.keyRef}) cannot be used: ${problem}`);
+      return problem;
+    }
+  }
+  if (cas.length) log(`[certfleet] CA keys on PKCS#11 token: ${cas.map((c) => c.slug).join(", ")}`);
+  return null;
 }
 
 export function forgetSignersForTests() {
@@ -158,14 +182,26 @@ export async function ensureCaHierarchy(log: (line: string) => void = () => unde
   const org = cfg.caOrganization;
   const dn = (cn: string) => `CN=${cn}, O=${org}`;
   const master = getMasterKey();
+  const onToken = tokenConfigured();
 
-  const root = await createRootCa({ subject: dn(cfg.rootCaName), algorithm });
-  const issuing = await createIssuingCa({ parent: root, subject: dn(cfg.issuingCaName), algorithm });
-  const rows = [
-    { slug: "root", name: cfg.rootCaName, kind: "root", ca: root, parentSlug: null },
-    { slug: "issuing-1", name: cfg.issuingCaName, kind: "issuing", ca: issuing, parentSlug: "root" },
-  ];
+  // With a token, both keys are generated on it (non-extractable) and only their URIs are stored.
+  const tokenKeys: Awaited<ReturnType<typeof generateTokenKey>>[] = [];
+  const caKey = async (slug: string) => {
+    if (!onToken) return {};
+    const key = await generateTokenKey(algorithm, slug);
+    tokenKeys.push(key);
+    return { signer: key.signer };
+  };
+  let recorded = false;
+  let root: Awaited<ReturnType<typeof createRootCa>> | undefined;
+  let issuing: Awaited<ReturnType<typeof createIssuingCa>> | undefined;
   try {
+    root = await createRootCa({ subject: dn(cfg.rootCaName), algorithm, ...(await caKey("root")) });
+    issuing = await createIssuingCa({ parent: root, subject: dn(cfg.issuingCaName), algorithm, ...(await caKey("issuing-1")) });
+    const rows = [
+      { slug: "root", name: cfg.rootCaName, kind: "root", ca: root, parentSlug: null, keyRef: tokenKeys[0]?.keyRef ?? null },
+      { slug: "issuing-1", name: cfg.issuingCaName, kind: "issuing", ca: issuing, parentSlug: "root", keyRef: tokenKeys[1]?.keyRef ?? null },
+    ];
     await transaction(async (tx) => {
       const ids: Record<string, string> = {};
       for (const r of rows) {
@@ -182,7 +218,8 @@ export async function ensureCaHierarchy(log: (line: string) => void = () => unde
             notAfter: r.ca.notAfter,
             fingerprint: r.ca.fingerprintSha256,
             certificateDer: new Uint8Array(r.ca.der),
-            sealedKey: sealSecret(master, r.ca.pkcs8!, sealContext(r.slug)),
+            sealedKey: r.keyRef ? "" : sealSecret(master, r.ca.pkcs8!, sealContext(r.slug)),
+            keyRef: r.keyRef,
           },
         });
         ids[r.slug] = created.id;
@@ -190,19 +227,22 @@ export async function ensureCaHierarchy(log: (line: string) => void = () => unde
           action: "ca.create",
           targetType: "ca",
           targetId: created.id,
-          details: { slug: r.slug, subject: r.ca.subject, keyAlgorithm: r.ca.keyAlgorithm, notAfter: r.ca.notAfter },
+          details: { slug: r.slug, subject: r.ca.subject, keyAlgorithm: r.ca.keyAlgorithm, notAfter: r.ca.notAfter, ...(r.keyRef ? { keyRef: r.keyRef } : {}) },
         });
       }
     });
+    recorded = true;
     forgetCaCache();
-    log(`[certfleet] created CA hierarchy: ${root.subject} → ${issuing.subject} (${algorithm})`);
+    log(`[certfleet] created CA hierarchy: ${root.subject} → ${issuing.subject} (${algorithm}${onToken ? `, keys on PKCS#11 token: ${tokenKeys.map((k) => k.keyRef).join(", ")}` : ""})`);
   } catch (e) {
     // Another instance created it at the same moment: theirs stands.
     if ((e as { code?: string }).code === "P2002") return;
     throw e;
   } finally {
-    root.pkcs8?.fill(0);
-    issuing.pkcs8?.fill(0);
+    root?.pkcs8?.fill(0);
+    issuing?.pkcs8?.fill(0);
+    // Keys no CA record names would sit on the token forever: remove them.
+    if (!recorded && tokenKeys.length) await destroyTokenKeys(tokenKeys.map((k) => k.ref), log);
   }
 }
 

@@ -60,10 +60,12 @@ interface CrlState {
   behindSince: Map<string, number>;
   /** Other instances alive on the database, as of the last poll. */
   peers: number;
+  /** When a failed re-sign was last reported per CA (reported once a minute, not on every poll). */
+  warned: Map<string, number>;
 }
 
 const g = globalThis as unknown as { __certfleetCrlState?: CrlState };
-const state: CrlState = (g.__certfleetCrlState ??= { served: new Map(), held: new Map(), inflight: new Map(), debounce: new Map(), behindSince: new Map(), peers: 0 });
+const state: CrlState = (g.__certfleetCrlState ??= { served: new Map(), held: new Map(), inflight: new Map(), debounce: new Map(), behindSince: new Map(), peers: 0, warned: new Map() });
 
 const KEEP_STORED = 5;
 /**
@@ -194,6 +196,8 @@ async function generateCrl(caId: string): Promise<ServedCrl> {
   // thisUpdate a minute in the past: a broker whose clock lags a little would otherwise see a CRL
   // that is "not yet valid" — and mosquitto then refuses every client.
   const thisUpdate = new Date(now.getTime() - 60_000);
+  // The signer first: a CA key that cannot sign (token away) must not take a CRL number on every poll.
+  const signer = await caSigner(await db().certificateAuthority.findUniqueOrThrow({ where: { id: caId } }));
   const { ca, revoked } = await transaction(async (tx) => {
     const ca = await tx.certificateAuthority.update({ where: { id: caId }, data: { crlNumber: { increment: 1 } } });
     return { ca, revoked: await readRevoked(tx, caId, now) };
@@ -206,7 +210,7 @@ async function generateCrl(caId: string): Promise<ServedCrl> {
   const counted = { records: 0 };
   const der = await buildCrl({
     issuerCertificate: ca.certificateDer,
-    signer: await caSigner(ca),
+    signer,
     crlNumber: ca.crlNumber,
     thisUpdate,
     nextUpdate,
@@ -295,7 +299,18 @@ export async function refreshCrl(caId: string): Promise<ServedCrl> {
       known = newestKnown(ca.slug);
     }
     if (known && !needsResign(known, ca.revocationVersion)) return known;
-    adopt(await generateCrl(caId));
+    try {
+      adopt(await generateCrl(caId));
+    } catch (e) {
+      // The CA key cannot sign now (its token is away): keep serving the newest signed CRL until its nextUpdate.
+      const last = known ?? (latest && latest.nextUpdate.getTime() > Date.now() ? toServed(ca, await db().crl.findUniqueOrThrow({ where: { id: latest.id } })) : undefined);
+      if (!last || last.nextUpdate.getTime() <= Date.now()) throw e;
+      if (Date.now() - (state.warned.get(caId) ?? 0) > 60_000) {
+        state.warned.set(caId, Date.now());
+        console.error(`[certfleet] CRL of ${ca.slug} not re-signed (serving number ${last.number} until ${last.nextUpdate.toISOString()}): ${e instanceof Error ? e.message : String(e)}`);
+      }
+      adopt(last);
+    }
     return newestKnown(ca.slug)!;
   })();
   state.inflight.set(caId, run);

@@ -89,19 +89,28 @@ const sealContext = (caSlug: string, responderSerial: string) => `ocsp-key:${caS
 export async function ensureResponder(ca: CaRecord): Promise<Responder> {
   const now = Date.now();
   const current = await db().ocspResponder.findFirst({ where: { caId: ca.id, status: "active" }, orderBy: { notAfter: "desc" } });
-  if (current && current.notAfter.getTime() - now > RESPONDER_ROTATE_MS) {
-    const pkcs8 = openSecret(getMasterKey(), current.sealedKey, sealContext(ca.slug, current.serialHex));
-    return { id: current.id, certificateDer: current.certificateDer, signer: await localSigner("EC-P256", pkcs8), notAfter: current.notAfter };
-  }
+  const loadCurrent = async (row: NonNullable<typeof current>) => {
+    const pkcs8 = openSecret(getMasterKey(), row.sealedKey, sealContext(ca.slug, row.serialHex));
+    return { id: row.id, certificateDer: row.certificateDer, signer: await localSigner("EC-P256", pkcs8), notAfter: row.notAfter };
+  };
+  if (current && current.notAfter.getTime() - now > RESPONDER_ROTATE_MS) return loadCurrent(current);
   const pair = await generateKeyPair("EC-P256");
-  const issued = await issueCertificate({
-    issuer: { certificate: ca.certificateDer, signer: await caSigner(ca) },
-    profile: "ocsp-responder",
-    subject: { commonName: `${ca.name} OCSP Responder`, organization: config().caOrganization },
-    publicKey: await exportSpki(pair.publicKey),
-    validityDays: RESPONDER_DAYS,
-    urls: caUrls(ca.slug),
-  });
+  let issued;
+  try {
+    issued = await issueCertificate({
+      issuer: { certificate: ca.certificateDer, signer: await caSigner(ca) },
+      profile: "ocsp-responder",
+      subject: { commonName: `${ca.name} OCSP Responder`, organization: config().caOrganization },
+      publicKey: await exportSpki(pair.publicKey),
+      validityDays: RESPONDER_DAYS,
+      urls: caUrls(ca.slug),
+    });
+  } catch (e) {
+    // The CA key cannot sign now (its token is away): answers go on under the current responder
+    // while it is valid; the next renewal run tries again.
+    if (current && current.notAfter.getTime() > now) return loadCurrent(current);
+    throw e;
+  }
   const pkcs8 = await exportPkcs8(pair.privateKey);
   const row = await transaction(async (tx) => {
     const created = await tx.ocspResponder.create({
