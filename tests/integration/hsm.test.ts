@@ -13,6 +13,7 @@ import { createTestDatabase } from "../helpers/databases";
 import { launchServer, type TestServer } from "../helpers/server";
 import { api } from "../helpers/http";
 import { Workdir } from "../helpers/openssl";
+import { launchBrowser, newContext, signIn } from "../e2e/harness";
 
 const MODULE = "/usr/lib/softhsm/libsofthsm2.so";
 const PIN = "4711-pin";
@@ -240,6 +241,51 @@ describe("CA keys on a PKCS#11 token (SoftHSM2)", { timeout: 240_000 }, () => {
       expect(listed).toContain("first-root\troot");
     } finally {
       await other.drop();
+    }
+  });
+
+  it("admin UI (CAs page, real Chromium): creates an issuing CA on the token; bad input and an unknown token key change nothing", async () => {
+    const chrome = await launchBrowser();
+    try {
+      const page = await (await newContext(chrome.browser, server.url)).newPage();
+      await signIn(page, "admin@test.local", "admin-password-1");
+      await page.goto("/cas");
+      const open = async () => {
+        await page.getByTestId("token-ca").click();
+        return page.getByRole("dialog");
+      };
+      const slugs = () => caRows().map((r) => r.slug);
+      const before = slugs();
+      const keysBefore = listKeys();
+
+      let dialog = await open();
+      await dialog.getByLabel("Slug").fill("Bad Slug");
+      await dialog.getByLabel("Name").fill("x");
+      await dialog.getByTestId("token-ca-submit").click();
+      await dialog.getByText(/lowercase letters, digits/).waitFor();
+
+      // An outside CA whose key is not on the token: refused by the service, shown in the form.
+      work.ok(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", "outside.key", "-subj", "/CN=Outside CA", "-days", "30", "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign", "-out", "outside.pem"]);
+      await dialog.getByLabel("Existing CA, key already on the token").check();
+      await dialog.getByLabel("Slug").fill("outside");
+      await dialog.getByLabel("Name").fill("Outside CA");
+      await dialog.getByLabel("CA certificate (PEM)").fill(work.read("outside.pem").toString());
+      await dialog.getByLabel("Key label (CKA_LABEL)").fill("no-such-key");
+      await dialog.getByTestId("token-ca-submit").click();
+      await dialog.getByText(/no-such-key/).first().waitFor();
+      expect(slugs()).toEqual(before);
+      expect(listKeys()).toBe(keysBefore);
+
+      await page.keyboard.press("Escape");
+      dialog = await open();
+      await dialog.getByLabel("Slug").fill("issuing-ui");
+      await dialog.getByLabel("Name").fill("CertFleet Issuing CA UI");
+      await dialog.getByTestId("token-ca-submit").click();
+      await page.getByTestId("ca-issuing-ui").waitFor();
+      expect(caRows().find((r) => r.slug === "issuing-ui")).toMatchObject({ sealedKey: "", keyRef: expect.stringMatching(/^pkcs11:.*object=certfleet-issuing-ui;id=/) });
+      expect(listKeys()).toContain("label:      certfleet-issuing-ui\n");
+    } finally {
+      await chrome.close();
     }
   });
 

@@ -16,7 +16,10 @@ import { ValidityBar } from "@/components/certificates/validity-bar";
 import { crlFreshness } from "@/components/overview/crl-freshness";
 import { BrokerSnippets } from "@/components/cas/broker-snippets";
 import { UrlRow } from "@/components/cas/url-row";
+import { TokenCaDialog } from "@/components/cas/token-ca-dialog";
+import { can } from "@/lib/auth/roles";
 import { requireActor } from "../require-actor";
+import { tokenCaAction } from "./actions";
 
 export const metadata: Metadata = { title: "Certificate authorities" };
 
@@ -139,6 +142,8 @@ export default async function CasPage() {
   ]);
   const now = new Date();
   const publicUrl = config().publicUrl;
+  const pkcs11 = config().pkcs11;
+  const tokenLabel = pkcs11 ? (pkcs11.tokenLabel ?? `slot ${pkcs11.slot}`) : null;
   const snippets = BROKER_KINDS.map((broker) => {
     let text: string;
     try {
@@ -159,7 +164,11 @@ export default async function CasPage() {
 
   return (
     <>
-      <PageHeader title="Certificate authorities" description="The hierarchy that signs device certificates, the URLs brokers fetch, and ready-made broker configuration." />
+      <PageHeader
+        title="Certificate authorities"
+        description="The hierarchy that signs device certificates, the URLs brokers fetch, and ready-made broker configuration."
+        actions={tokenLabel && can(actor.role, "cas:write") ? <TokenCaDialog submit={tokenCaAction} tokenLabel={tokenLabel} /> : undefined}
+      />
       {ordered.length ? (
         <div className="space-y-4">
           {ordered.map(({ ca, depth }) => (
