@@ -38,3 +38,20 @@ export function onPskChanged(listener: () => void): () => void {
   bus.on("psk", listener);
   return () => bus.off("psk", listener);
 }
+
+/** One poll's view of every issuing CA, handed to the CRL and OCSP state (lib/services/revocation-state.ts). */
+export interface CaRevocationState {
+  id: string;
+  slug: string;
+  revocationVersion: number;
+  /** Number of the newest CRL any instance has stored for the CA (null: none yet). */
+  newestCrlNumber: bigint | null;
+}
+
+export interface RevocationSnapshot {
+  cas: CaRevocationState[];
+  /** revocationEventCount() before the reads: the snapshot reflects those local events. */
+  eventsBefore: number;
+  /** Other instances that announced themselves within the poller's peer window. */
+  peers: number;
+}

@@ -8,7 +8,7 @@ import { authorize, type Actor } from "../auth/roles";
 import { withAudit } from "./audit";
 import { cursorOf, cursorTime, decodeCursor, encodeCursor } from "./keyset";
 import { announceRevocations, releaseHoldInTx, revokeInTx } from "./revocation";
-import { commitIssued, issueAuditDetails, issuedItem, recordIssuedInTx, type CertificateRow, type IssuedKey } from "./issuance";
+import { commitIssued, issueAuditDetails, issuedItem, recordSuccessorInTx, type CertificateRow, type IssuedKey } from "./issuance";
 import { findDeviceForIssuance, isSerialCollision } from "./issuance-store";
 import { refuseReservedNames } from "./reserved-names";
 import { caChainPem, caSigner, caUrls, findIssuingCa, type CaRecord } from "./cas";
@@ -213,12 +213,9 @@ export async function renewCertificate(actor: Actor, certificateId: string, inpu
     }));
     const row = await transaction(
       async (tx) => {
-        // Re-check inside the transaction: two clicks on Renew must not both succeed.
-        const claimed = await tx.certificate.updateMany({ where: { id: old.id, status: "active" }, data: { status: "superseded" } });
-        if (claimed.count !== 1) throw new AppError("INVALID_STATE", "The certificate changed meanwhile (already renewed or revoked)");
-        const created = await recordIssuedInTx(tx, item);
-        await tx.certificate.update({ where: { id: old.id }, data: { supersededById: created.id } });
-        if (input.revokeOld) await revokeInTx(tx, [old.id], REVOCATION_REASONS.superseded, clock.now());
+        // Claimed inside the transaction: two clicks on Renew must not both succeed.
+        const created = await recordSuccessorInTx(tx, old.id, item, { revokeOld: input.revokeOld, at: clock.now() });
+        if (!created) throw new AppError("INVALID_STATE", "The certificate changed meanwhile (already renewed or revoked)");
         return created;
       },
       { timeout: 60_000, maxWait: 30_000 },

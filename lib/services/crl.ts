@@ -22,7 +22,7 @@ import { config } from "../config";
 import { authorize, type Actor } from "../auth/roles";
 import { caSigner, caUrls, type CaRecord } from "./cas";
 import { buildCrl, crlToPemBytes, type CrlEntryInput } from "../pki/crl-writer";
-import type { RevocationSnapshot } from "./revocation-state";
+import type { RevocationSnapshot } from "../events";
 
 export interface ServedCrl {
   caId: string;

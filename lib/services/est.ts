@@ -13,11 +13,10 @@ import { createLoginThrottle } from "../auth/rate-limit";
 import { appendAudit } from "./audit";
 import { caChainPem, findCaBySlug, findIssuingCa, type CaRecord } from "./cas";
 import { signDeviceCertificate } from "./certificates";
-import { issueAuditDetails, issuedItem, recordIssuedInTx, type CertificateRow, type IssuedKey } from "./issuance";
-import { announceRevocations, revokeInTx } from "./revocation";
+import { issueAuditDetails, issuedItem, recordIssuedInTx, recordSuccessorInTx, type CertificateRow, type IssuedKey } from "./issuance";
+import { announceRevocations } from "./revocation";
 import { isPkiError, parseCsr, pemToDer, splitPemBundle, X509Certificate, type SubjectAltNames } from "../pki";
 import { fingerprintSha256 } from "../pki/certificate";
-import { REVOCATION_REASONS } from "../pki/revocation-reasons";
 import { certsOnlyCms, findClientCertificateIssuer, readEstCsrBody, subjectFields } from "../pki/est";
 import { ZDeviceName } from "../validation/common";
 import type { TBootstrapCaInput, TCaEstSettings, TEnrollmentSecretInput } from "../validation/est";
@@ -370,12 +369,9 @@ export async function estReenroll(label: string | undefined, credentials: EstCre
   }));
   const row = await transaction(
     async (tx) => {
-      // As renewCertificate: claim the old certificate first, so two re-enrollments cannot both pass.
-      const claimed = await tx.certificate.updateMany({ where: { id: old.id, status: "active" }, data: { status: "superseded" } });
-      if (claimed.count !== 1) throw new AppError("FORBIDDEN", "The client certificate changed meanwhile (renewed or revoked)");
-      const created = await recordIssuedInTx(tx, item);
-      await tx.certificate.update({ where: { id: old.id }, data: { supersededById: created.id } });
-      if (revokeOld) await revokeInTx(tx, [old.id], REVOCATION_REASONS.superseded, now);
+      // As a renewal: of two re-enrollments with one certificate, one wins.
+      const created = await recordSuccessorInTx(tx, old.id, item, { revokeOld, at: now });
+      if (!created) throw new AppError("FORBIDDEN", "The client certificate changed meanwhile (renewed or revoked)");
       await markEnrolled(tx, deviceId, "reenroll");
       return created;
     },

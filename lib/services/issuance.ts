@@ -5,12 +5,15 @@
 // - commitIssued: its own transaction, grouped with concurrent issuances (group commit below) and
 //   written on direct driver connections (issuance-store.ts), for the paths that only issue;
 // - recordIssuedInTx: inside a caller's Prisma transaction, for paths that change more in the
-//   same commit (renew supersedes the old certificate; import creates the device).
+//   same commit (import creates the device); recordSuccessorInTx wraps it for renewal and EST
+//   re-enrollment, which supersede the old certificate in the same commit.
 // tests/integration/issuance-store.test.ts holds both to writing identical rows.
 import { randomBytes } from "node:crypto";
 import type { Tx } from "../db";
 import type { IssuedCertificate, KeyAlgorithm, SubjectAltNames } from "../pki";
+import { REVOCATION_REASONS } from "../pki/revocation-reasons";
 import { appendAudit } from "./audit";
+import { revokeInTx } from "./revocation";
 import type { AuditEntry } from "./audit-chain";
 import { caUrls } from "./cas";
 import { deviceGone, missingDistributionPoints, withDistributionPoints, type IssuedItem, type NewCertificateRow } from "./issuance-sqlite";
@@ -77,6 +80,22 @@ export async function recordIssuedInTx(tx: Tx, item: IssuedItem): Promise<Certif
   await recordDistributionPoints(tx, [item]);
   await appendAudit(tx, item.audit.actor, item.audit.input);
   return row;
+}
+
+/**
+ * A renewal or re-enrollment inside the caller's transaction: claims the old certificate (only
+ * while it is active, so of two renewals racing one wins), writes the new one as recordIssuedInTx
+ * does, links the old one to it and, when asked, revokes the old one as superseded through the
+ * one revoker. Returns null — having written nothing — when the old certificate was no longer
+ * active; the caller says what that means for it. The caller announces revokeOld's CA after commit.
+ */
+export async function recordSuccessorInTx(tx: Tx, oldId: string, item: IssuedItem, options: { revokeOld: boolean; at: Date }): Promise<CertificateRow | null> {
+  const claimed = await tx.certificate.updateMany({ where: { id: oldId, status: "active" }, data: { status: "superseded" } });
+  if (claimed.count !== 1) return null;
+  const created = await recordIssuedInTx(tx, item);
+  await tx.certificate.update({ where: { id: oldId }, data: { supersededById: created.id } });
+  if (options.revokeOld) await revokeInTx(tx, [oldId], REVOCATION_REASONS.superseded, options.at);
+  return created;
 }
 
 /**

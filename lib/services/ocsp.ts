@@ -13,7 +13,7 @@ import { config } from "../config";
 import { getMasterKey } from "../secrets";
 import { authorize, SYSTEM_ACTOR, type Actor } from "../auth/roles";
 import { revocationEventCount } from "../events";
-import type { RevocationSnapshot } from "./revocation-state";
+import type { RevocationSnapshot } from "../events";
 import { appendAudit } from "./audit";
 import { caSigner, caUrls, type CaRecord } from "./cas";
 import { exportPkcs8, exportSpki, generateKeyPair, issueCertificate, localSigner, openSecret, sealSecret, type Signer } from "../pki";

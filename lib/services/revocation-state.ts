@@ -4,25 +4,10 @@
 // process reaches both at once through the in-process event.
 import { randomUUID } from "node:crypto";
 import { db } from "../db";
-import { onRevocationChanged, revocationEventCount } from "../events";
+import { onRevocationChanged, revocationEventCount, type RevocationSnapshot } from "../events";
 import { followCrlState, onLocalCrlChange, stopCrlTimers } from "./crl";
 import { followOcspState, onLocalOcspChange } from "./ocsp";
 
-export interface CaRevocationState {
-  id: string;
-  slug: string;
-  revocationVersion: number;
-  /** Number of the newest CRL any instance has stored for the CA (null: none yet). */
-  newestCrlNumber: bigint | null;
-}
-
-export interface RevocationSnapshot {
-  cas: CaRevocationState[];
-  /** revocationEventCount() before the reads: the snapshot reflects those local events. */
-  eventsBefore: number;
-  /** Other instances that announced themselves within PEER_TTL_MS. */
-  peers: number;
-}
 
 /**
  * Each instance announces itself in the Setting table so that the others know whether a new CRL

@@ -185,7 +185,7 @@ describe.each(testProviders())("EST on %s", (provider) => {
     expect(work.ok(["verify", "-CAfile", work.path("chain.pem"), work.path("second.pem")])).toMatch(/OK/);
     const newSerial = work.ok(["x509", "-in", work.path("second.pem"), "-noout", "-serial"]).trim().split("=")[1].toLowerCase();
     expect(newSerial).not.toBe(oldSerial);
-    const old = await db().certificate.findFirstOrThrow({ where: { deviceId, serialHex: oldSerial.replace(/^0+/, "") } });
+    const old = await db().certificate.findFirstOrThrow({ where: { deviceId, serialHex: oldSerial } });
     expect(old.status).toBe("superseded");
     const current = await db().device.findUniqueOrThrow({ where: { id: deviceId } });
     expect(current.currentCertId).toBe(old.supersededById);
