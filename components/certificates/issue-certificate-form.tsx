@@ -94,7 +94,7 @@ export function IssueCertificateForm({ issue, deviceName, defaultValidityDays }:
               hint="The subject is replaced by the device name; the key stays on the device."
               spellCheck={false}
             />
-            <input ref={fileRef} id="csr-file" type="file" accept=".csr,.pem,.req,.txt,application/pkcs10" onChange={onFile} className="sr-only" />
+            <input ref={fileRef} id="csr-file" type="file" aria-label="CSR file" accept=".csr,.pem,.req,.txt,application/pkcs10" onChange={onFile} className="sr-only" />
             <Button variant="secondary" size="xs" onClick={() => fileRef.current?.click()}>
               <FileUp aria-hidden="true" /> Choose CSR file…
             </Button>

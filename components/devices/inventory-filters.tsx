@@ -61,7 +61,7 @@ export function InventoryFilters({ options }: { options: FilterOptions }) {
   const certValue = within ? `within:${within}` : (params.get("cert") ?? "");
   const from = params.get("from");
   const to = params.get("to");
-  const active = ["q", "status", "cert", "within", "from", "to", "tag", "ca", "psk"].some((k) => params.get(k));
+  const active = ["q", "status", "cert", "within", "from", "to", "tag", "ca", "psk", "est"].some((k) => params.get(k));
 
   return (
     <div className="flex flex-wrap items-center gap-2" role="search" aria-label="Filter devices">
@@ -129,6 +129,12 @@ export function InventoryFilters({ options }: { options: FilterOptions }) {
         <option value="no">Without PSK</option>
       </SelectFilter>
 
+      <SelectFilter id="filter-est" label="EST enrollment" value={params.get("est") ?? ""} onChange={(v) => update({ est: v || null })}>
+        <option value="">EST: any</option>
+        <option value="never">Never enrolled</option>
+        <option value="self">Re-enrolls itself</option>
+      </SelectFilter>
+
       {(from || to) && (
         <span className="inline-flex h-8 items-center gap-1 rounded-md border border-zinc-300 bg-zinc-50 pr-1 pl-2.5 text-xs font-medium text-zinc-700">
           Expiring {from ?? "…"} → {to ?? "…"}
@@ -144,7 +150,7 @@ export function InventoryFilters({ options }: { options: FilterOptions }) {
           onClick={() => {
             setText("");
             lastSent.current = "";
-            update({ q: null, status: null, cert: null, within: null, from: null, to: null, tag: null, ca: null, psk: null });
+            update({ q: null, status: null, cert: null, within: null, from: null, to: null, tag: null, ca: null, psk: null, est: null });
           }}
           className="h-8 rounded-md px-2 text-sm text-zinc-600 hover:bg-zinc-100 hover:text-zinc-900"
         >

@@ -96,7 +96,7 @@ export function InventoryTable({ items, nextCursor, prevCursor, total, filter, f
         title="No devices match these filters"
         description={`Nothing matches ${filterText}.`}
         action={
-          <Button variant="secondary" onClick={() => update({ q: null, status: null, cert: null, within: null, from: null, to: null, tag: null, ca: null, psk: null })}>
+          <Button variant="secondary" onClick={() => update({ q: null, status: null, cert: null, within: null, from: null, to: null, tag: null, ca: null, psk: null, est: null })}>
             Clear filters
           </Button>
         }

@@ -5,7 +5,7 @@ import type { Permission } from "../auth/roles";
 import { ZDeviceQuery, ZDeviceUpdate, ZNewDevice } from "../validation/devices";
 import { ZCertificateQuery, ZIssueCertificate, ZRenewCertificate, ZRevokeCertificate } from "../validation/certificates";
 import { ZCreatePsk, ZPskFileQuery, ZRevealPsk } from "../validation/psk";
-import { ZBootstrapCaInput, ZBootstrapCaStatus, ZCaEstSettings, ZEnrollmentSecretInput } from "../validation/est";
+import { ZBootstrapCaInput, ZBootstrapCaStatus, ZBootstrapCrlInput, ZCaEstSettings, ZEnrollmentSecretInput } from "../validation/est";
 
 export interface Operation {
   method: "GET" | "POST" | "PATCH" | "DELETE";
@@ -84,6 +84,16 @@ export const OPERATIONS = {
     permission: "cas:write",
     body: ZBootstrapCaInput,
     success: 201,
+  }),
+  deleteBootstrapCa: op({ method: "DELETE", path: "/api/v1/bootstrap-cas/{id}", summary: "Remove a bootstrap CA: its certificates no longer enroll (devices it created stay)", tag: "est", permission: "cas:write", success: 200 }),
+  attachBootstrapCrl: op({
+    method: "POST",
+    path: "/api/v1/bootstrap-cas/{id}/crl",
+    summary: "Attach (or replace) the bootstrap CA's CRL, PEM or base64 DER: checked against the CA's signature, must carry a nextUpdate; listed certificates are refused, and all of the CA's once the CRL is stale",
+    tag: "est",
+    permission: "cas:write",
+    body: ZBootstrapCrlInput,
+    success: 200,
   }),
   setBootstrapCaStatus: op({ method: "PATCH", path: "/api/v1/bootstrap-cas/{id}", summary: "Enable or disable a bootstrap CA", tag: "est", permission: "cas:write", body: ZBootstrapCaStatus, success: 200 }),
   updateCaEstSettings: op({

@@ -42,6 +42,8 @@ export interface CaRecord {
   keyRef: string | null;
   status: string;
   crlUris: string;
+  estReenrollGraceDays: number;
+  estRevokeSuperseded: boolean;
 }
 
 /** The URLs a certificate issued by `slug` carries; the broker endpoints answer at each. */
@@ -261,6 +263,8 @@ export interface CaView {
   fingerprint: string;
   certificatePem: string;
   urls: RevocationUrls | null;
+  /** EST re-enrollment (issuing CAs): days an expired certificate may still re-enroll; revoke the old one as superseded. */
+  est: { reenrollGraceDays: number; revokeSuperseded: boolean } | null;
 }
 
 export function toCaView(ca: CaRecord): CaView {
@@ -279,6 +283,7 @@ export function toCaView(ca: CaRecord): CaView {
     fingerprint: ca.fingerprint,
     certificatePem: toPem(ca.certificateDer, "CERTIFICATE"),
     urls: ca.kind === "issuing" ? caUrls(ca.slug) : null,
+    est: ca.kind === "issuing" ? { reenrollGraceDays: ca.estReenrollGraceDays, revokeSuperseded: ca.estRevokeSuperseded } : null,
   };
 }
 

@@ -157,6 +157,7 @@ export async function listDevices(actor: Actor, query: TDeviceQuery): Promise<{ 
     cert: query.expiringWithinDays === 0 ? "expired" : undefined,
     ca: query.caId,
     psk: query.hasPsk === undefined ? undefined : query.hasPsk ? "yes" : "no",
+    est: query.est,
   });
   const { rows, nextCursor } = await pageDevices(where, query.sort, query.cursor, query.limit);
   return { items: rows.map(toDeviceView), nextCursor };

@@ -18,8 +18,9 @@ import { announceRevocations } from "./revocation";
 import { isPkiError, parseCsr, pemToDer, splitPemBundle, X509Certificate, type SubjectAltNames } from "../pki";
 import { fingerprintSha256 } from "../pki/certificate";
 import { certsOnlyCms, findClientCertificateIssuer, readEstCsrBody, subjectFields } from "../pki/est";
+import { parseCrlInfo, readCrlEntries, verifyCrlSignature } from "../pki/crl-reader";
 import { ZDeviceName } from "../validation/common";
-import type { TBootstrapCaInput, TCaEstSettings, TEnrollmentSecretInput } from "../validation/est";
+import type { TBootstrapCaInput, TBootstrapCrlInput, TCaEstSettings, TEnrollmentSecretInput } from "../validation/est";
 
 // ---------------------------------------------------------------------------------------------
 // Operator side
@@ -55,6 +56,8 @@ export interface DeviceEnrollmentView {
   /** secret | bootstrap | reenroll: how it last enrolled over EST; null = never. */
   enrolledBy: string | null;
   enrolledAt: Date | null;
+  /** The bootstrap CA of the last bootstrap enrollment (from its audit event). */
+  bootstrapCa: string | null;
   pendingSecret: { expiresAt: Date; createdAt: Date } | null;
 }
 
@@ -62,12 +65,20 @@ export async function getDeviceEnrollment(actor: Actor, deviceId: string): Promi
   authorize(actor, "devices:read");
   const device = await db().device.findUnique({ where: { id: deviceId }, select: { estEnrolledBy: true, estEnrolledAt: true } });
   if (!device) throw notFound("Device");
-  const pending = await db().enrollmentSecret.findFirst({
-    where: { deviceId, usedAt: null, expiresAt: { gt: new Date() } },
-    orderBy: { createdAt: "desc" },
-    select: { expiresAt: true, createdAt: true },
-  });
-  return { enrolledBy: device.estEnrolledBy, enrolledAt: device.estEnrolledAt, pendingSecret: pending };
+  const now = new Date();
+  const [pending, issued] = await Promise.all([
+    db().enrollmentSecret.findFirst({
+      where: { deviceId, usedAt: null, expiresAt: { gt: now } },
+      orderBy: { createdAt: "desc" },
+      select: { expiresAt: true, createdAt: true },
+    }),
+    // Which manufacturer CA vouched is written only in the issuance's audit event.
+    device.estEnrolledBy === "bootstrap"
+      ? db().auditEvent.findFirst({ where: { targetType: "device", targetId: deviceId, action: "certificate.issue", details: { contains: '"auth":"bootstrap"' } }, orderBy: { seq: "desc" }, select: { details: true } })
+      : Promise.resolve(null),
+  ]);
+  const bootstrapCa = issued ? ((JSON.parse(issued.details) as { bootstrapCa?: string }).bootstrapCa ?? null) : null;
+  return { enrolledBy: device.estEnrolledBy, enrolledAt: device.estEnrolledAt, bootstrapCa, pendingSecret: pending };
 }
 
 export interface BootstrapCaView {
@@ -80,10 +91,96 @@ export interface BootstrapCaView {
   tags: string[];
   status: string;
   createdAt: Date;
+  /** The attached CRL, if any: its validity and how many certificates it revokes. */
+  crl: { thisUpdate: Date; nextUpdate: Date; revoked: number } | null;
 }
 
-function toBootstrapView(row: { id: string; name: string; subject: string; fingerprint: string; lookup: string; allowCreate: boolean; tags: string; status: string; createdAt: Date }): BootstrapCaView {
-  return { id: row.id, name: row.name, subject: row.subject, fingerprint: row.fingerprint, lookup: row.lookup, allowCreate: row.allowCreate, tags: JSON.parse(row.tags) as string[], status: row.status, createdAt: row.createdAt };
+type BootstrapRowView = { id: string; name: string; subject: string; fingerprint: string; lookup: string; allowCreate: boolean; tags: string; status: string; createdAt: Date; crlDer: Uint8Array | null; crlThisUpdate: Date | null; crlNextUpdate: Date | null };
+
+function toBootstrapView(row: BootstrapRowView): BootstrapCaView {
+  const crl = row.crlDer && row.crlThisUpdate && row.crlNextUpdate ? { thisUpdate: row.crlThisUpdate, nextUpdate: row.crlNextUpdate, revoked: revokedSerials(row).size } : null;
+  return { id: row.id, name: row.name, subject: row.subject, fingerprint: row.fingerprint, lookup: row.lookup, allowCreate: row.allowCreate, tags: JSON.parse(row.tags) as string[], status: row.status, createdAt: row.createdAt, crl };
+}
+
+// Serials without leading zero octets, so "00a1…" (DER pad) and "a1…" name one certificate.
+const bareSerial = (hex: string) => hex.toLowerCase().replace(/^0+(?=.)/, "");
+const revokedCache = new Map<string, { crl: Uint8Array; serials: Set<string> }>();
+
+/** The serials a bootstrap CA's attached CRL revokes (parsed once per CRL). */
+function revokedSerials(row: { id: string; crlDer: Uint8Array | null }): Set<string> {
+  if (!row.crlDer) return new Set();
+  const hit = revokedCache.get(row.id);
+  if (hit && hit.crl.length === row.crlDer.length && Buffer.from(hit.crl).equals(Buffer.from(row.crlDer))) return hit.serials;
+  const serials = new Set<string>();
+  for (const entry of readCrlEntries(row.crlDer)) serials.add(bareSerial(entry.serialHex));
+  revokedCache.set(row.id, { crl: row.crlDer, serials });
+  return serials;
+}
+
+/**
+ * Attaches (or replaces) a bootstrap CA's CRL: PEM or base64 DER, signed by that CA (issuer name
+ * and signature), complete (no delta), with a nextUpdate, and not older than the one it replaces.
+ * From then on a bootstrap certificate it lists is refused, and so is every bootstrap
+ * certificate of that CA once the CRL is past its nextUpdate (fail closed: the CA may have
+ * revoked more since).
+ */
+export async function attachBootstrapCrl(actor: Actor, id: string, input: TBootstrapCrlInput): Promise<BootstrapCaView> {
+  authorize(actor, "cas:write");
+  const invalid = (message: string) => new AppError("VALIDATION", message, [{ path: "crl", message }]);
+  let der: Uint8Array;
+  try {
+    der = input.crl.includes("-----BEGIN") ? pemToDer(input.crl, "X509 CRL") : readBase64(input.crl);
+  } catch {
+    throw invalid("Not a CRL: give the PEM (-----BEGIN X509 CRL-----) or the DER file");
+  }
+  const found = await db().bootstrapCa.findUnique({ where: { id } });
+  if (!found) throw notFound("Bootstrap CA");
+  let info;
+  try {
+    info = parseCrlInfo(der);
+    if (!(await verifyCrlSignature(der, found.certificateDer))) throw invalid(`The CRL is not signed by bootstrap CA "${found.name}" (issuer name or signature differ)`);
+    for (const entry of readCrlEntries(der)) void entry; // every entry must parse before the CRL is trusted
+  } catch (e) {
+    if (e instanceof AppError) throw e;
+    throw invalid(`Not a usable CRL: ${e instanceof Error ? e.message : "unreadable"}`);
+  }
+  if (!info.nextUpdate) throw invalid("The CRL has no nextUpdate: CertFleet could not tell when it goes stale");
+  const now = new Date();
+  if (info.nextUpdate <= now) throw invalid(`The CRL is stale: its nextUpdate (${info.nextUpdate.toISOString()}) has passed`);
+  if (found.crlThisUpdate && info.thisUpdate < found.crlThisUpdate) throw invalid("The CRL is older than the one attached already");
+  const row = await transaction(async (tx) => {
+    const updated = await tx.bootstrapCa.update({ where: { id }, data: { crlDer: new Uint8Array(der), crlThisUpdate: info.thisUpdate, crlNextUpdate: info.nextUpdate } });
+    await appendAudit(tx, actor, {
+      action: "bootstrap-ca.crl",
+      targetType: "bootstrap-ca",
+      targetId: id,
+      details: { name: found.name, thisUpdate: info.thisUpdate, nextUpdate: info.nextUpdate, number: info.number?.toString(), revoked: info.count },
+    });
+    return updated;
+  });
+  bootstrapCache.value = null;
+  return toBootstrapView(row);
+}
+
+function readBase64(text: string): Uint8Array {
+  const compact = text.replace(/\s+/g, "");
+  if (!/^[A-Za-z0-9+/]+={0,2}$/.test(compact) || compact.length % 4 !== 0) throw new Error("not base64");
+  return new Uint8Array(Buffer.from(compact, "base64"));
+}
+
+/** Removes a bootstrap CA: its certificates no longer enroll (devices it created stay). */
+export async function deleteBootstrapCa(actor: Actor, id: string): Promise<{ id: string; name: string }> {
+  authorize(actor, "cas:write");
+  const removed = await transaction(async (tx) => {
+    const found = await tx.bootstrapCa.findUnique({ where: { id }, select: { id: true, name: true, fingerprint: true } });
+    if (!found) throw notFound("Bootstrap CA");
+    await tx.bootstrapCa.delete({ where: { id } });
+    await appendAudit(tx, actor, { action: "bootstrap-ca.delete", targetType: "bootstrap-ca", targetId: id, details: { name: found.name, fingerprint: found.fingerprint } });
+    return found;
+  });
+  bootstrapCache.value = null;
+  revokedCache.delete(id);
+  return { id: removed.id, name: removed.name };
 }
 
 export async function registerBootstrapCa(actor: Actor, input: TBootstrapCaInput): Promise<BootstrapCaView> {
@@ -288,6 +385,14 @@ async function enrollByBootstrap(ca: CaRecord, credentials: EstCredentials, der:
   const details = { auth: "bootstrap", bootstrapCa: bootstrap.name, fingerprint };
   const now = new Date();
   if (now < found.notBefore || now > found.notAfter) return refuse(new AppError("FORBIDDEN", "The bootstrap certificate is not valid now"), route, credentials, details);
+  if (bootstrap.crlDer) {
+    if (!bootstrap.crlNextUpdate || bootstrap.crlNextUpdate <= now) {
+      return refuse(new AppError("FORBIDDEN", `The CRL of bootstrap CA "${bootstrap.name}" is past its nextUpdate; an admin must attach a current one`), route, credentials, details);
+    }
+    if (revokedSerials(bootstrap).has(bareSerial(found.certificate.serialNumber))) {
+      return refuse(new AppError("FORBIDDEN", `The bootstrap certificate is revoked by bootstrap CA "${bootstrap.name}"`), route, credentials, details);
+    }
+  }
   const fields = subjectFields(der);
   const value = bootstrap.lookup === "serial" ? fields.serialNumber : fields.commonName;
   if (!value) return refuse(new AppError("FORBIDDEN", `The bootstrap certificate has no ${bootstrap.lookup === "serial" ? "serialNumber" : "CN"} to find its device by`), route, credentials, details);

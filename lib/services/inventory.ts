@@ -158,6 +158,8 @@ export async function inventoryWhere(f: TInventoryFilter, now = new Date()): Pro
     and.push(ids ? { id: { in: ids } } : { tags: { some: { tag: f.tag } } });
   }
   if (f.psk) and.push({ hasPsk: f.psk === "yes" });
+  // Served by the (estEnrolledBy, name) index: "never" is its NULL range in name order.
+  if (f.est) and.push({ estEnrolledBy: f.est === "never" ? null : { not: null } });
   if (f.ca) and.push({ certificates: { some: { status: "active", OR: [{ caId: f.ca }, { ca: { slug: f.ca } }] } } });
   if (f.q) {
     // Name and external id by prefix (index ranges), a tag by its exact name, serial and

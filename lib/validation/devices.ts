@@ -2,6 +2,8 @@ import { z } from "zod";
 import { ZBoolish, ZDeviceName, ZLimit, ZMetadata, ZTags } from "./common";
 
 export const DEVICE_STATUSES = ["active", "disabled", "decommissioned"] as const;
+/** EST inventory filter: never enrolled over EST, or enrolled and so re-enrolling by itself. */
+export const EST_FILTERS = ["never", "self"] as const;
 
 export const ZNewDevice = z.object({
   name: ZDeviceName,
@@ -28,6 +30,8 @@ export const ZDeviceQuery = z.object({
   expiringWithinDays: z.coerce.number().int().min(0).max(3650).optional(),
   caId: z.string().max(64).optional(),
   hasPsk: ZBoolish.optional(),
+  /** EST: "never" enrolled over EST, or "self" (enrolled, re-enrolls by itself). */
+  est: z.enum(EST_FILTERS).optional(),
   sort: z.enum(["name", "expiry", "created"]).default("name"),
   cursor: z.string().max(512).optional(),
   limit: ZLimit,

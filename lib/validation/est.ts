@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { ZTags } from "./common";
+import { ZId, ZTags } from "./common";
 
 export const ZEnrollmentSecretInput = z.object({
   /** Days until the secret expires; default CERTFLEET_EST_SECRET_DAYS (7). */
@@ -18,6 +18,12 @@ export const ZBootstrapCaInput = z.object({
 });
 export type TBootstrapCaInput = z.infer<typeof ZBootstrapCaInput>;
 
+/** A bootstrap CA's CRL: PEM ("X509 CRL") or base64 DER; the form sends the file's text or its base64. */
+export const ZBootstrapCrlInput = z.object({
+  crl: z.string().trim().min(1, "Paste or upload the CRL").max(8 * 1024 * 1024, "At most 8 MiB"),
+});
+export type TBootstrapCrlInput = z.infer<typeof ZBootstrapCrlInput>;
+
 export const ZBootstrapCaStatus = z.object({ status: z.enum(["active", "disabled"]) });
 
 export const ZCaEstSettings = z.object({
@@ -25,3 +31,24 @@ export const ZCaEstSettings = z.object({
   revokeSuperseded: z.boolean(),
 });
 export type TCaEstSettings = z.infer<typeof ZCaEstSettings>;
+
+// ---- server-action forms (FormData strings; the REST schemas above take JSON) -----------------
+
+const checkbox = z.preprocess((v) => v === "on" || v === "true" || v === true, z.boolean());
+
+export const ZBootstrapCaForm = ZBootstrapCaInput.extend({
+  allowCreate: checkbox,
+  // Comma- or space-separated in the form.
+  tags: z.preprocess((v) => (typeof v === "string" ? v.split(/[\s,]+/).filter(Boolean) : v), ZTags),
+});
+
+export const ZBootstrapCaIdForm = z.object({ id: ZId });
+export const ZBootstrapCrlForm = ZBootstrapCrlInput.extend({ id: ZId });
+
+export const ZCaEstSettingsForm = z.object({
+  caId: ZId,
+  reenrollGraceDays: z.coerce.number({ error: "A number of days" }).int("Whole days").min(0, "0 or more").max(365, "At most 365"),
+  revokeSuperseded: checkbox,
+});
+
+export const ZEnrollmentSecretForm = z.object({ deviceId: ZId });

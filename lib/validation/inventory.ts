@@ -1,6 +1,6 @@
 // The device inventory's query (the dashboard's URL state, the CSV export and bulk work share it).
 import { z } from "zod";
-import { DEVICE_STATUSES } from "./devices";
+import { DEVICE_STATUSES, EST_FILTERS } from "./devices";
 
 /** State of a device's current certificate, derived from Device.certNotAfter/currentCertId/status. */
 export const CERT_STATES = ["valid", "expired", "revoked", "none"] as const;
@@ -27,6 +27,8 @@ export const ZInventoryFilter = z.object({
   tag: opt(z.string().trim().toLowerCase().max(64)),
   ca: opt(z.string().max(64)),
   psk: opt(z.enum(["yes", "no"])),
+  /** EST: never enrolled over EST, or enrolled and so re-enrolling by itself. */
+  est: opt(z.enum(EST_FILTERS)),
 });
 export type TInventoryFilter = z.infer<typeof ZInventoryFilter>;
 
@@ -55,7 +57,7 @@ export function parseInventoryQuery(raw: Record<string, string | string[] | unde
 /** The filter part of a query as URL params (drops defaults and empties). */
 export function filterToParams(f: Partial<TInventoryFilter>): URLSearchParams {
   const p = new URLSearchParams();
-  for (const key of ["q", "status", "cert", "within", "from", "to", "tag", "ca", "psk"] as const) {
+  for (const key of ["q", "status", "cert", "within", "from", "to", "tag", "ca", "psk", "est"] as const) {
     const v = f[key];
     if (v !== undefined && v !== "") p.set(key, String(v));
   }

@@ -160,3 +160,8 @@ export async function runTests(): Promise<{ passed: number; failed: number }> {
   }
   return { passed, failed };
 }
+
+/** The axe-core violations collected so far, emptied (for a vitest test that checks states itself). */
+export function takeA11yViolations(): string[] {
+  return a11yViolations.splice(0);
+}

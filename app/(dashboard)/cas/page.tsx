@@ -19,14 +19,17 @@ import { UrlRow } from "@/components/cas/url-row";
 import { TokenCaDialog } from "@/components/cas/token-ca-dialog";
 import { can } from "@/lib/auth/roles";
 import { requireActor } from "../require-actor";
-import { tokenCaAction } from "./actions";
+import { listBootstrapCas } from "@/lib/services/est";
+import { BootstrapCas } from "@/components/est/bootstrap-cas";
+import { CaEstSettings } from "@/components/est/ca-est-settings";
+import { attachBootstrapCrlAction, caEstSettingsAction, deleteBootstrapCaAction, registerBootstrapCaAction, tokenCaAction } from "./actions";
 
 export const metadata: Metadata = { title: "Certificate authorities" };
 
 type CrlState = Awaited<ReturnType<typeof getCrlStates>>[number];
 type Responder = Awaited<ReturnType<typeof getOcspResponderStates>>[number];
 
-function CaCard({ ca, crl, responders, now, depth }: { ca: CaView; crl?: CrlState; responders: Responder[]; now: Date; depth: number }) {
+function CaCard({ ca, crl, responders, now, depth, canWrite }: { ca: CaView; crl?: CrlState; responders: Responder[]; now: Date; depth: number; canWrite: boolean }) {
   const base = `/pki/ca/${ca.slug}`;
   const fresh = crl ? crlFreshness(crl, now) : null;
   const activeResponder = responders.find((r) => r.status === "active");
@@ -129,16 +132,24 @@ function CaCard({ ca, crl, responders, now, depth }: { ca: CaView; crl?: CrlStat
           </div>
         )}
       </CardBody>
+      {ca.est && (
+        <CardBody className="border-t border-zinc-100">
+          <h3 className="mb-2 text-xs font-semibold tracking-wide text-zinc-500 uppercase">EST re-enrollment</h3>
+          <CaEstSettings slug={ca.slug} settings={ca.est} submit={caEstSettingsAction.bind(null, ca.id)} canWrite={canWrite} />
+        </CardBody>
+      )}
     </Card>
   );
 }
 
 export default async function CasPage() {
   const actor = await requireActor();
-  const [cas, crls, responders] = await Promise.all([
+  const canWrite = can(actor.role, "cas:write");
+  const [cas, crls, responders, bootstrapCas] = await Promise.all([
     listCas(actor),
     getCrlStates(actor).catch(() => []),
     getOcspResponderStates(actor).catch(() => []),
+    listBootstrapCas(actor),
   ]);
   const now = new Date();
   const publicUrl = config().publicUrl;
@@ -172,8 +183,25 @@ export default async function CasPage() {
       {ordered.length ? (
         <div className="space-y-4">
           {ordered.map(({ ca, depth }) => (
-            <CaCard key={ca.id} ca={ca} depth={depth} crl={crls.find((c) => c.caId === ca.id)} responders={responders.filter((r) => r.caId === ca.id)} now={now} />
+            <CaCard key={ca.id} ca={ca} depth={depth} crl={crls.find((c) => c.caId === ca.id)} responders={responders.filter((r) => r.caId === ca.id)} now={now} canWrite={canWrite} />
           ))}
+          <Card aria-labelledby="bootstrap-cas">
+            <CardHeader
+              id="bootstrap-cas"
+              title="Bootstrap CAs (EST zero touch)"
+              description="Manufacturer (IDevID) CAs: a device presenting a certificate one of them signed gets its first certificate over EST without a person."
+            />
+            <BootstrapCas
+              rows={bootstrapCas}
+              canWrite={canWrite}
+              nowMs={now.getTime()}
+              actions={{
+                register: registerBootstrapCaAction,
+                remove: Object.fromEntries(bootstrapCas.map((b) => [b.id, deleteBootstrapCaAction.bind(null, b.id)])),
+                attachCrl: Object.fromEntries(bootstrapCas.map((b) => [b.id, attachBootstrapCrlAction.bind(null, b.id)])),
+              }}
+            />
+          </Card>
           <Card aria-labelledby="broker-config">
             <CardHeader
               id="broker-config"

@@ -23,7 +23,7 @@ export default async function DevicesPage({ searchParams }: { searchParams: Prom
   const query = parseInventoryQuery(await searchParams);
   const [page, tags, cas] = await Promise.all([listInventory(actor, query), listKnownTags(actor), listCas(actor)]);
   const issuing = cas.filter((c) => c.kind === "issuing").map((c) => ({ id: c.id, slug: c.slug, name: c.name }));
-  const filter: TInventoryFilter = { q: query.q, status: query.status, cert: query.cert, within: query.within, from: query.from, to: query.to, tag: query.tag, ca: query.ca, psk: query.psk };
+  const filter: TInventoryFilter = { q: query.q, status: query.status, cert: query.cert, within: query.within, from: query.from, to: query.to, tag: query.tag, ca: query.ca, psk: query.psk, est: query.est };
   const exportQs = filterToParams(filter).toString();
   const filtered = exportQs.length > 0;
   const caNames = Object.fromEntries(issuing.map((c) => [c.slug, c.name]));

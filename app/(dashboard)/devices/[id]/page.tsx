@@ -9,7 +9,8 @@ import { getDevice } from "@/lib/services/devices";
 import { certStateOf, listDeviceCertificates } from "@/lib/services/inventory";
 import { listDevicePsks } from "@/lib/services/psk";
 import { listAuditEvents } from "@/lib/services/audit";
-import { listCas } from "@/lib/services/cas";
+import { findIssuingCa, listCas } from "@/lib/services/cas";
+import { getDeviceEnrollment } from "@/lib/services/est";
 import { Card, CardBody, CardHeader } from "@/components/ui/card";
 import { CopyButton } from "@/components/ui/copy-button";
 import { EmptyState } from "@/components/ui/empty-state";
@@ -21,11 +22,14 @@ import { CertificateHistory } from "@/components/certificates/certificate-histor
 import { IssueCertificateForm } from "@/components/certificates/issue-certificate-form";
 import { DeviceActions } from "@/components/devices/device-actions";
 import { PskPanel } from "@/components/psks/psk-panel";
+import { EnrollmentPanel } from "@/components/est/enrollment-panel";
+import { opensslSubject, type EstTarget } from "@/components/est/est-commands";
 import { AuditList } from "@/components/audit/audit-list";
 import { requireActor } from "../../require-actor";
 import { decommissionDeviceAction, updateDeviceAction } from "../actions";
 import { issueCertificateFormAction, renewCertificateAction, revokeCertificateAction, unholdCertificateAction } from "../certificate-actions";
 import { createOrRotatePskAction, revealPskAction, revokePskAction } from "../psk-actions";
+import { createEnrollmentSecretAction } from "../enrollment-actions";
 
 export async function generateMetadata({ params }: { params: Promise<{ id: string }> }): Promise<Metadata> {
   const actor = await requireActor();
@@ -53,14 +57,34 @@ function Field({ label, children }: { label: string; children: React.ReactNode }
   );
 }
 
+/** Where the device enrolls: its current certificate's CA while that one issues, else the default issuing CA. */
+function estTargetFor(cas: Awaited<ReturnType<typeof listCas>>, currentCaId: string | undefined, defaultCaId: string | undefined): EstTarget | null {
+  const issuing = (id?: string) => cas.find((c) => c.id === id && c.kind === "issuing" && c.status === "active");
+  const ca = issuing(currentCaId) ?? issuing(defaultCaId);
+  if (!ca) return null;
+  const root = cas.find((c) => c.id === ca.parentId) ?? ca;
+  const { publicUrl, estUrl } = config();
+  return {
+    origin: new URL(estUrl).origin,
+    url: `${estUrl}/${ca.slug}/`,
+    label: ca.slug,
+    isDefault: ca.id === defaultCaId,
+    chainUrl: `${publicUrl}/pki/ca/${ca.slug}/chain.pem`,
+    issuingPemUrl: `${publicUrl}/pki/ca/${ca.slug}.pem`,
+    rootPemUrl: `${publicUrl}/pki/ca/${root.slug}.pem`,
+  };
+}
+
 export default async function DevicePage({ params }: { params: Promise<{ id: string }> }) {
   const { id } = await params;
   const { actor, device } = await loadDevice(id);
-  const [certificates, psks, events, cas] = await Promise.all([
+  const [certificates, psks, events, cas, enrollment, defaultCa] = await Promise.all([
     listDeviceCertificates(actor, id),
     can(actor.role, "psk:read") ? listDevicePsks(actor, id) : Promise.resolve([]),
     can(actor.role, "audit:read") ? listAuditEvents(actor, { targetType: "device", targetId: id, limit: 30 }) : Promise.resolve([]),
     listCas(actor),
+    getDeviceEnrollment(actor, id),
+    findIssuingCa().catch(() => null),
   ]);
   const now = new Date();
   const current = certificates.find((c) => c.id === device.currentCertificateId) ?? null;
@@ -70,6 +94,7 @@ export default async function DevicePage({ params }: { params: Promise<{ id: str
   const caName = (caId: string) => cas.find((c) => c.id === caId)?.name ?? caId;
   const liveCertificates = certificates.filter((c) => c.status !== "revoked").length;
   const metadata = Object.entries(device.metadata);
+  const estTarget = estTargetFor(cas, current?.caId, defaultCa?.id);
 
   return (
     <>
@@ -190,6 +215,23 @@ export default async function DevicePage({ params }: { params: Promise<{ id: str
               </dl>
             </CardBody>
           </Card>
+
+          {estTarget && (
+            <Card aria-labelledby="est">
+              <CardHeader id="est" title="Enrollment (EST)" description="How the device gets and renews its certificate by itself (RFC 7030)." />
+              <CardBody>
+                <EnrollmentPanel
+                  state={enrollment}
+                  target={estTarget}
+                  deviceName={device.name}
+                  reenrollSubject={current && current.status === "active" ? opensslSubject(current.subject) : null}
+                  canWrite={canCertWrite}
+                  deviceActive={device.status === "active"}
+                  createSecret={createEnrollmentSecretAction.bind(null, device.id)}
+                />
+              </CardBody>
+            </Card>
+          )}
 
           {can(actor.role, "psk:read") && (
             <Card aria-labelledby="psk">

@@ -2,8 +2,9 @@
 import "reflect-metadata";
 import { apiRoute } from "@/lib/api/route";
 import { OPERATIONS } from "@/lib/api/operations";
-import { setBootstrapCaStatus } from "@/lib/services/est";
+import { deleteBootstrapCa, setBootstrapCaStatus } from "@/lib/services/est";
 
 export const dynamic = "force-dynamic";
 
 export const PATCH = apiRoute(OPERATIONS.setBootstrapCaStatus, ({ actor, params, body }) => setBootstrapCaStatus(actor, params.id, body.status));
+export const DELETE = apiRoute(OPERATIONS.deleteBootstrapCa, ({ actor, params }) => deleteBootstrapCa(actor, params.id));
