@@ -1,11 +1,12 @@
-// EST (RFC 7030) at /.well-known/est/[{ca-slug}/]{cacerts|simpleenroll|simplereenroll|csrattrs},
+// EST (RFC 7030) at /.well-known/est/[{ca-slug}/]{cacerts|simpleenroll|simplereenroll|serverkeygen|csrattrs},
 // answered by the custom server on the HTTPS port. The port requests a client certificate without
 // requiring one; this handler decides per route what the certificate (or HTTP Basic) may do.
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { TLSSocket } from "node:tls";
 import { AppError } from "../errors";
-import { estBase64, csrAttributes } from "../pki/est";
-import { estCaCerts, estEnroll, estReenroll, type EstCredentials } from "../services/est";
+import { randomBytes } from "node:crypto";
+import { estBase64, csrAttributes, serverKeygenBody } from "../pki/est";
+import { estCaCerts, estEnroll, estReenroll, estServerKeygen, type EstCredentials } from "../services/est";
 import { CLIENT_IP_HEADER } from "../auth/client-ip";
 import type { BrokerHandler } from "./types";
 
@@ -25,6 +26,15 @@ function text(res: ServerResponse, status: number, message: string, headers: Rec
 function sendBase64(res: ServerResponse, contentType: string, der: Uint8Array) {
   const body = estBase64(der);
   res.writeHead(200, { "content-type": contentType, "content-transfer-encoding": "base64", "content-length": String(Buffer.byteLength(body)), "cache-control": "no-store" }).end(body);
+}
+
+/** RFC 7030 4.4.2: the generated key and its certificate; the key leaves memory with the answer. */
+function sendServerKeygen(res: ServerResponse, issued: { cms: Uint8Array; privateKeyPkcs8?: Uint8Array }) {
+  const pkcs8 = issued.privateKeyPkcs8!;
+  const boundary = `est-${randomBytes(12).toString("hex")}`;
+  const body = serverKeygenBody(pkcs8, issued.cms, boundary);
+  pkcs8.fill(0);
+  res.writeHead(200, { "content-type": `multipart/mixed; boundary=${boundary}`, "content-length": String(Buffer.byteLength(body)), "cache-control": "no-store" }).end(body);
 }
 
 class TooLarge extends Error {}
@@ -66,7 +76,7 @@ export const estHandler: BrokerHandler = async (req, res, url) => {
   const socket = req.socket as TLSSocket;
   // RFC 7030 3.3: EST runs over TLS only (and the client certificate lives in the handshake).
   if (!socket.encrypted) return text(res, 403, "EST is served only over HTTPS");
-  if (operation === "serverkeygen" || operation === "fullcmc") return text(res, 501, `${operation} is not supported`);
+  if (operation === "fullcmc") return text(res, 501, `${operation} is not supported`);
   const isGet = operation === "cacerts" || operation === "csrattrs";
   if (isGet ? req.method !== "GET" && req.method !== "HEAD" : req.method !== "POST") {
     return text(res, 405, "Method not allowed", { allow: isGet ? "GET, HEAD" : "POST" });
@@ -88,6 +98,7 @@ export const estHandler: BrokerHandler = async (req, res, url) => {
       return text(res, 401, "Authentication required: a one-time enrollment secret (HTTP Basic) or a client certificate", WWW_AUTHENTICATE);
     }
     const body = await readBody(req, EST_MAX_BODY);
+    if (operation === "serverkeygen") return sendServerKeygen(res, await estServerKeygen(label, credentials, body));
     const issued = operation === "simpleenroll" ? await estEnroll(label, credentials, body) : await estReenroll(label, credentials, body);
     return sendBase64(res, CERTS_ONLY, issued.cms);
   } catch (e) {

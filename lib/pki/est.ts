@@ -118,3 +118,25 @@ export function subjectFields(der: Uint8Array): { commonName?: string; serialNum
     subject: cert.subject,
   };
 }
+
+/**
+ * The serverkeygen answer (RFC 7030 4.4.2): multipart/mixed, first the private key as
+ * application/pkcs8, then the certificate as certs-only CMS, each one base64 line (as estBase64).
+ * A boundary with a "-" cannot occur inside base64 text, which has no "-".
+ */
+export function serverKeygenBody(pkcs8: Uint8Array, cms: Uint8Array, boundary: string): string {
+  return [
+    `--${boundary}`,
+    "Content-Type: application/pkcs8",
+    "Content-Transfer-Encoding: base64",
+    "",
+    estBase64(pkcs8),
+    `--${boundary}`,
+    "Content-Type: application/pkcs7-mime; smime-type=certs-only",
+    "Content-Transfer-Encoding: base64",
+    "",
+    estBase64(cms),
+    `--${boundary}--`,
+    "",
+  ].join("\r\n");
+}

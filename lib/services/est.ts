@@ -15,7 +15,7 @@ import { caChainPem, findCaBySlug, findIssuingCa, type CaRecord } from "./cas";
 import { signDeviceCertificate } from "./certificates";
 import { issueAuditDetails, issuedItem, recordIssuedInTx, recordSuccessorInTx, type CertificateRow, type IssuedKey } from "./issuance";
 import { announceRevocations } from "./revocation";
-import { isPkiError, parseCsr, pemToDer, splitPemBundle, X509Certificate, type SubjectAltNames } from "../pki";
+import { exportPkcs8, exportSpki, generateKeyPair, isPkiError, parseCsr, pemToDer, splitPemBundle, X509Certificate, type SubjectAltNames } from "../pki";
 import { fingerprintSha256 } from "../pki/certificate";
 import { certsOnlyCms, findClientCertificateIssuer, readEstCsrBody, subjectFields } from "../pki/est";
 import { parseCrlInfo, readCrlEntries, verifyCrlSignature } from "../pki/crl-reader";
@@ -255,6 +255,8 @@ export interface EstCredentials {
 export interface EstIssued {
   certificate: CertificateRow;
   cms: Uint8Array;
+  /** serverkeygen only: the key CertFleet generated (PKCS#8), handed to the client and never stored. */
+  privateKeyPkcs8?: Uint8Array;
 }
 
 const estActor = (label: string): Actor => ({ kind: "system", id: "system", label: `est:${label}`, role: "viewer" });
@@ -284,14 +286,25 @@ async function estCa(label: string | undefined): Promise<CaRecord> {
   return ca;
 }
 
-async function readCsr(body: Buffer): Promise<{ key: IssuedKey; subject: () => string }> {
+type EstKey = IssuedKey & { pkcs8?: Uint8Array };
+
+/**
+ * The CSR of an EST request, checked as the REST path checks it (policy, proof of possession).
+ * For serverkeygen (RFC 7030 4.4) the certificate gets a key CertFleet generates instead, of the
+ * CSR key's algorithm (so the client chooses EC P-256/P-384 or an RSA size by the key it signs with).
+ */
+async function readCsr(body: Buffer, generate = false): Promise<{ key: EstKey; subject: () => string }> {
+  let csr;
   try {
-    const csr = await parseCsr(readEstCsrBody(body));
-    return { key: { spki: csr.publicKey, keyAlgorithm: csr.keyAlgorithm, keySource: "csr" }, subject: () => csr.subject };
+    csr = await parseCsr(readEstCsrBody(body));
   } catch (e) {
     if (isPkiError(e)) throw new AppError("BAD_REQUEST", e.message);
     throw e;
   }
+  const subject = () => csr.subject;
+  if (!generate) return { key: { spki: csr.publicKey, keyAlgorithm: csr.keyAlgorithm, keySource: "csr" }, subject };
+  const pair = await generateKeyPair(csr.keyAlgorithm);
+  return { key: { spki: await exportSpki(pair.publicKey), pkcs8: await exportPkcs8(pair.privateKey), keyAlgorithm: csr.keyAlgorithm, keySource: "generated" }, subject };
 }
 
 const cacertsCache = new Map<string, { at: number; cms: Uint8Array }>();
@@ -324,8 +337,23 @@ export async function estEnroll(label: string | undefined, credentials: EstCrede
   throw new AppError("UNAUTHENTICATED", "EST enrollment needs a one-time secret (HTTP Basic) or a bootstrap client certificate");
 }
 
-async function enrollBySecret(ca: CaRecord, credentials: EstCredentials, basic: { username: string; password: string }, body: Buffer): Promise<EstIssued> {
-  const route = "simpleenroll";
+/**
+ * POST serverkeygen (RFC 7030 4.4): as simpleenroll (one-time secret or bootstrap certificate), or
+ * as simplereenroll when the client certificate is the device's CertFleet certificate; the
+ * certificate certifies a key generated here, returned once beside it and never stored.
+ */
+export async function estServerKeygen(label: string | undefined, credentials: EstCredentials, body: Buffer): Promise<EstIssued> {
+  if (credentials.basic) return enrollBySecret(await estCa(label), credentials, credentials.basic, body, true);
+  if (credentials.clientCertificate) {
+    const ours = await db().certificate.findUnique({ where: { fingerprint: fingerprintSha256(credentials.clientCertificate) }, select: { deviceId: true, profile: true } });
+    if (ours?.deviceId && ours.profile !== "ocsp-responder") return estReenroll(label, credentials, body, true);
+    return enrollByBootstrap(await estCa(label), credentials, credentials.clientCertificate, body, true);
+  }
+  throw new AppError("UNAUTHENTICATED", "EST serverkeygen needs a one-time secret (HTTP Basic) or a client certificate");
+}
+
+async function enrollBySecret(ca: CaRecord, credentials: EstCredentials, basic: { username: string; password: string }, body: Buffer, generate = false): Promise<EstIssued> {
+  const route = generate ? "serverkeygen" : "simpleenroll";
   const wait = throttle.retryAfter(basic.username, credentials.address);
   if (wait > 0) throw Object.assign(new AppError("RATE_LIMITED", `Too many wrong secrets; retry in ${Math.ceil(wait / 1000)} s`), { retryAfterSeconds: Math.ceil(wait / 1000) });
   throttle.begin(basic.username, credentials.address);
@@ -346,7 +374,7 @@ async function enrollBySecret(ca: CaRecord, credentials: EstCredentials, basic: 
   const device = secret.device;
   const details = { auth: "secret", secretId: secret.id };
   if (device.status !== "active") return refuse(new AppError("FORBIDDEN", `Device "${device.name}" is ${device.status}`), route, credentials, details, device.id);
-  const csr = await readCsr(body).catch((e: unknown) => (e instanceof AppError ? refuse(e, route, credentials, details, device.id) : Promise.reject(e)));
+  const csr = await readCsr(body, generate).catch((e: unknown) => (e instanceof AppError ? refuse(e, route, credentials, details, device.id) : Promise.reject(e)));
   const issued = await sign(ca, device.name, csr.key);
   const item = issuedItem({ ca, deviceId: device.id, issued, key: csr.key }, (row) => ({
     actor: estActor("secret"),
@@ -360,12 +388,14 @@ async function enrollBySecret(ca: CaRecord, credentials: EstCredentials, basic: 
     await markEnrolled(tx, device.id, "secret");
     return created;
   }).catch((e: unknown) => (e instanceof AppError ? refuse(e, route, credentials, details, device.id) : Promise.reject(e)));
-  return { certificate: row, cms: certsOnlyCms([row.der]) };
+  return { certificate: row, cms: certsOnlyCms([row.der]), privateKeyPkcs8: csr.key.pkcs8 };
 }
 
 const BOOTSTRAP_CACHE_MS = 5_000;
 type BootstrapRow = Awaited<ReturnType<ReturnType<typeof db>["bootstrapCa"]["findMany"]>>[number];
-const bootstrapCache: { value: { at: number; rows: Promise<BootstrapRow[]> } | null } = { value: null };
+// On globalThis: the custom server (EST) and Next's bundle (REST, server actions) each load their own
+// copy of this module in one process, and a registration or CRL through the one must reach the other.
+const bootstrapCache = ((globalThis as unknown as { __certfleetEstBootstrapCas?: { value: { at: number; rows: Promise<BootstrapRow[]> } | null } }).__certfleetEstBootstrapCas ??= { value: null });
 
 function activeBootstrapCas(): Promise<BootstrapRow[]> {
   const hit = bootstrapCache.value;
@@ -376,8 +406,8 @@ function activeBootstrapCas(): Promise<BootstrapRow[]> {
   return rows;
 }
 
-async function enrollByBootstrap(ca: CaRecord, credentials: EstCredentials, der: Uint8Array, body: Buffer): Promise<EstIssued> {
-  const route = "simpleenroll";
+async function enrollByBootstrap(ca: CaRecord, credentials: EstCredentials, der: Uint8Array, body: Buffer, generate = false): Promise<EstIssued> {
+  const route = generate ? "serverkeygen" : "simpleenroll";
   const found = findClientCertificateIssuer(der, await activeBootstrapCas());
   const fingerprint = fingerprintSha256(der);
   if (!found) return refuse(new AppError("UNAUTHENTICATED", "The client certificate is not from a registered bootstrap CA"), route, credentials, { auth: "bootstrap", fingerprint });
@@ -408,7 +438,7 @@ async function enrollByBootstrap(ca: CaRecord, credentials: EstCredentials, der:
   } else if (device.status !== "active") {
     return refuse(new AppError("FORBIDDEN", `Device "${device.name}" is ${device.status}`), route, credentials, details, device.id);
   }
-  const csr = await readCsr(body).catch((e: unknown) => (e instanceof AppError ? refuse(e, route, credentials, details, device?.id) : Promise.reject(e)));
+  const csr = await readCsr(body, generate).catch((e: unknown) => (e instanceof AppError ? refuse(e, route, credentials, details, device?.id) : Promise.reject(e)));
   const deviceName = device?.name ?? create!.name;
   const issued = await sign(ca, deviceName, csr.key);
   const actor = estActor(`bootstrap:${bootstrap.name}`);
@@ -429,12 +459,12 @@ async function enrollByBootstrap(ca: CaRecord, credentials: EstCredentials, der:
     await markEnrolled(tx, device!.id, "bootstrap");
     return created;
   }).catch((e: unknown) => (e instanceof AppError ? refuse(e, route, credentials, details, device?.id) : Promise.reject(e)));
-  return { certificate: row, cms: certsOnlyCms([row.der]) };
+  return { certificate: row, cms: certsOnlyCms([row.der]), privateKeyPkcs8: csr.key.pkcs8 };
 }
 
 /** POST simplereenroll: the TLS client certificate is the device's current CertFleet certificate. */
-export async function estReenroll(label: string | undefined, credentials: EstCredentials, body: Buffer): Promise<EstIssued> {
-  const route = "simplereenroll";
+export async function estReenroll(label: string | undefined, credentials: EstCredentials, body: Buffer, generate = false): Promise<EstIssued> {
+  const route = generate ? "serverkeygen" : "simplereenroll";
   const der = credentials.clientCertificate;
   if (!der) throw new AppError("UNAUTHENTICATED", "Re-enrollment needs the current certificate as the TLS client certificate");
   const fingerprint = fingerprintSha256(der);
@@ -452,7 +482,7 @@ export async function estReenroll(label: string | undefined, credentials: EstCre
   }
   const device = await db().device.findUniqueOrThrow({ where: { id: deviceId }, select: { id: true, name: true, status: true } });
   if (device.status !== "active") return refuse(new AppError("FORBIDDEN", `Device "${device.name}" is ${device.status}`), route, credentials, details, deviceId);
-  const csr = await readCsr(body).catch((e: unknown) => (e instanceof AppError ? refuse(e, route, credentials, details, deviceId) : Promise.reject(e)));
+  const csr = await readCsr(body, generate).catch((e: unknown) => (e instanceof AppError ? refuse(e, route, credentials, details, deviceId) : Promise.reject(e)));
   const certSubject = new X509Certificate(old.der.slice()).subject;
   const csrSubject = csr.subject();
   if (csrSubject !== certSubject) {
@@ -469,7 +499,7 @@ export async function estReenroll(label: string | undefined, credentials: EstCre
       action: "certificate.renew",
       targetType: "device",
       targetId: deviceId,
-      details: { oldCertificateId: old.id, oldSerial: old.serialHex, certificateId: row.id, serial: row.serialHex, rekey: false, revokedOld: revokeOld, notAfter: row.notAfter, via: "est" },
+      details: { oldCertificateId: old.id, oldSerial: old.serialHex, certificateId: row.id, serial: row.serialHex, rekey: generate, revokedOld: revokeOld, notAfter: row.notAfter, via: "est" },
     },
   }));
   const row = await transaction(
@@ -483,5 +513,5 @@ export async function estReenroll(label: string | undefined, credentials: EstCre
     { timeout: 60_000, maxWait: 30_000 },
   ).catch((e: unknown) => (e instanceof AppError ? refuse(e, route, credentials, details, deviceId) : Promise.reject(e)));
   if (revokeOld) announceRevocations([old.caId]);
-  return { certificate: row, cms: certsOnlyCms([row.der]) };
+  return { certificate: row, cms: certsOnlyCms([row.der]), privateKeyPkcs8: csr.key.pkcs8 };
 }

@@ -6,14 +6,18 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { execFileSync, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { readFileSync } from "node:fs";
+import { mkdirSync, readFileSync } from "node:fs";
 import { testProviders } from "../helpers/databases";
 import { startServer, type TestServer } from "../helpers/server";
 import { BROKER_HOST, freePort, mosquittoPub, startMosquitto, type RunningMosquitto } from "../helpers/mosquitto";
 import { api } from "../helpers/http";
 import { Workdir } from "../helpers/openssl";
-import { db, disconnectDb } from "@/lib/db";
+import { db, disconnectDb, transaction } from "@/lib/db";
 import { resetConfigForTests } from "@/lib/config";
+import { resetSecretsForTests } from "@/lib/secrets";
+import { fixedClock, parseCsr } from "@/lib/pki";
+import { signDeviceCertificate } from "@/lib/services/certificates";
+import { issuedItem, recordIssuedInTx } from "@/lib/services/issuance";
 
 const PKI = "/usr/bin/pki";
 
@@ -98,6 +102,8 @@ describe.each(testProviders())("EST on %s", (provider) => {
     process.env.DATABASE_URL = server.database.url;
     process.env.CERTFLEET_DATA_DIR = server.database.dataDir;
     resetConfigForTests();
+    // The test signs a backdated certificate with this server's CA key, sealed under its master key.
+    resetSecretsForTests();
     await disconnectDb();
     operator = cli("token", "create", "--name", "ops", "--role", "operator");
     admin = cli("token", "create", "--name", "adm", "--role", "admin");
@@ -267,9 +273,11 @@ describe.each(testProviders())("EST on %s", (provider) => {
     before = await counts();
     await expectRefusal(curl("simpleenroll", { body: "r.b64", user: `${brief.username}:${brief.password}` }), 401, before);
 
-    // Wrong method, unknown operation.
+    // Wrong method, unsupported operation; serverkeygen asks for credentials like simpleenroll.
     expect(curl("simpleenroll", { method: "GET" }).status).toBe(405);
-    expect(curl("serverkeygen", { body: "r.b64" }).status).toBe(501);
+    expect(curl("fullcmc", { body: "r.b64" }).status).toBe(501);
+    before = await counts();
+    await expectRefusal(curl("serverkeygen", { body: "r.b64" }), 401, before, false);
   });
 
   it("refuses re-enrollment with a revoked, foreign or mismatched certificate, storing nothing", async () => {
@@ -352,8 +360,7 @@ describe.each(testProviders())("EST on %s", (provider) => {
     const registered = await api(server.url, admin, "POST", "/api/v1/bootstrap-cas", { name: "acme", certificatePem: pem, lookup: "cn-as-name", allowCreate: true, tags: ["acme", "line-3"] });
     expect(registered.status, JSON.stringify(registered.data)).toBe(201);
     expect(registered.data.fingerprint).toBe(work.ok(["x509", "-in", work.path("mfr-ca.pem"), "-noout", "-fingerprint", "-sha256"]).trim().split("=")[1].replace(/:/g, "").toLowerCase());
-    // The bootstrap CA list is cached for a few seconds.
-    await new Promise((r) => setTimeout(r, 5200));
+    // No wait: the EST handler's cached bootstrap CA list is dropped by the registration.
 
     const r = curl("simpleenroll", { body: "boot.b64", cert: "idev1.pem", key: "idev1.key" });
     expect(r.status, r.body).toBe(200);
@@ -372,6 +379,196 @@ describe.each(testProviders())("EST on %s", (provider) => {
     idevid("idev2", "/O=Acme Devices/CN=bad name with spaces");
     before = await counts();
     await expectRefusal(curl("simpleenroll", { body: "boot.b64", cert: "idev2.pem", key: "idev2.key" }), 403, before);
+  });
+
+  /**
+   * A certificate of `deviceId` that expired `ageDays` ago: signed through the pki layer with a
+   * clock set back (validity 1 day) and recorded by the one issuance writer, as if the device had
+   * been offline since.
+   */
+  async function expiredCertificate(deviceId: string, name: string, ageDays: number) {
+    csr(name, `/CN=${name}`);
+    const parsed = await parseCsr(work.read(`${name}.der`));
+    const ca = await db().certificateAuthority.findFirstOrThrow({ where: { slug: "issuing-1" } });
+    const key = { spki: parsed.publicKey, keyAlgorithm: parsed.keyAlgorithm, keySource: "csr" as const };
+    const device = await db().device.findUniqueOrThrow({ where: { id: deviceId } });
+    const issued = await signDeviceCertificate({ ca, deviceName: device.name, key, validityDays: 1, clock: fixedClock(Date.now() - (ageDays + 1) * 86_400_000) });
+    const item = issuedItem({ ca, deviceId, issued, key }, (row) => ({ actor: { kind: "system", id: "system", label: "test", role: "admin" }, input: { action: "certificate.issue", targetType: "device", targetId: deviceId, details: { certificateId: row.id } } }));
+    await transaction((tx) => recordIssuedInTx(tx, item));
+    work.file(`${name}.pem`, `-----BEGIN CERTIFICATE-----\n${Buffer.from(issued.der).toString("base64").replace(/.{64}/g, "$&\n")}\n-----END CERTIFICATE-----\n`);
+    return item.row.id;
+  }
+
+  it("re-enrolls an expired certificate only within the CA's grace (default none)", async () => {
+    const deviceId = await newDevice("est-offline");
+    const oldId = await expiredCertificate(deviceId, "offline", 2);
+    // Really expired, by OpenSSL's reading.
+    expect(work.run(["x509", "-in", work.path("offline.pem"), "-noout", "-checkend", "0"]).status).not.toBe(0);
+    csr("offline2", "/O=CertFleet/CN=est-offline");
+
+    let before = await counts();
+    const refused = curl("simplereenroll", { body: "offline2.b64", cert: "offline.pem", key: "offline.key" });
+    await expectRefusal(refused, 403, before);
+    expect(refused.body).toMatch(/expired/);
+
+    // A grace shorter than the certificate's age still refuses.
+    expect((await api(server.url, admin, "PATCH", "/api/v1/cas/issuing-1/est", { reenrollGraceDays: 1, revokeSuperseded: false })).status).toBe(200);
+    try {
+      before = await counts();
+      const late = curl("simplereenroll", { body: "offline2.b64", cert: "offline.pem", key: "offline.key" });
+      await expectRefusal(late, 403, before);
+      expect(late.body).toMatch(/more than 1 days ago/);
+
+      expect((await api(server.url, admin, "PATCH", "/api/v1/cas/issuing-1/est", { reenrollGraceDays: 3, revokeSuperseded: false })).status).toBe(200);
+      const ok = curl("simplereenroll", { body: "offline2.b64", cert: "offline.pem", key: "offline.key" });
+      expect(ok.status, ok.body).toBe(200);
+      work.file("offline2.pem", printCerts(ok.body));
+      expect(work.ok(["verify", "-CAfile", work.path("chain.pem"), work.path("offline2.pem")])).toMatch(/OK/);
+      expect(work.run(["x509", "-in", work.path("offline2.pem"), "-noout", "-checkend", "86400"]).status).toBe(0);
+      const old = await db().certificate.findUniqueOrThrow({ where: { id: oldId } });
+      expect(old.status).toBe("superseded");
+      expect((await db().device.findUniqueOrThrow({ where: { id: deviceId } })).currentCertId).toBe(old.supersededById);
+    } finally {
+      await api(server.url, admin, "PATCH", "/api/v1/cas/issuing-1/est", { reenrollGraceDays: 0, revokeSuperseded: false });
+    }
+  });
+
+  it("refuses bootstrap certificates the bootstrap CA's CRL (openssl ca -gencrl) revokes, and all of them once it is stale", async () => {
+    // A manufacturer CA run by `openssl ca`, so it can revoke and publish a CRL.
+    mkdirSync(work.path("crl-ca"));
+    work.file("crl-ca/index.txt", "");
+    work.file("crl-ca/crlnumber", "1000\n");
+    const cnf = work.file(
+      "crl-ca/ca.cnf",
+      [
+        "[ca]", "default_ca = d", "[d]", `dir = ${work.path("crl-ca")}`, "database = $dir/index.txt", "new_certs_dir = $dir", "serial = $dir/serial",
+        "crlnumber = $dir/crlnumber", "default_md = sha256", "default_days = 10", "default_crl_days = 7", "policy = p", "unique_subject = no", "copy_extensions = none",
+        "[p]", "commonName = supplied", "organizationName = optional", "",
+      ].join("\n"),
+    );
+    work.file("crl-ca/serial", "1001\n");
+    // For CRLs that go stale within seconds (-crlsec): without default_crl_days, which would add up.
+    const briefCnf = work.file("crl-ca/brief.cnf", readFileSync(cnf, "utf8").replace("default_crl_days = 7", ""));
+    work.ok(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", "crl-ca/ca.key", "-out", "crl-ca/ca.pem", "-subj", "/O=Beta Devices/CN=Beta IDevID CA", "-days", "30", "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign"]);
+    const openssl = (...args: string[]) => work.ok(["ca", "-batch", "-config", cnf, "-keyfile", work.path("crl-ca/ca.key"), "-cert", work.path("crl-ca/ca.pem"), ...args]);
+    for (const name of ["beta-0001", "beta-0002"]) {
+      work.ok(["req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", `${name}.key`, "-out", `${name}.csr`, "-subj", `/O=Beta Devices/CN=${name}`]);
+      openssl("-in", work.path(`${name}.csr`), "-out", work.path(`${name}.pem`), "-notext");
+    }
+    openssl("-revoke", work.path("beta-0002.pem"), "-crl_reason", "keyCompromise");
+    openssl("-gencrl", "-out", work.path("beta.crl"));
+    expect(work.ok(["crl", "-in", work.path("beta.crl"), "-noout", "-text"])).toMatch(/Serial Number: 1002/);
+
+    const registered = await api(server.url, admin, "POST", "/api/v1/bootstrap-cas", { name: "beta", certificatePem: readFileSync(work.path("crl-ca/ca.pem"), "utf8"), lookup: "cn-as-name", allowCreate: true, tags: ["beta"] });
+    expect(registered.status, JSON.stringify(registered.data)).toBe(201);
+    const id = registered.data.id as string;
+    expect(registered.data.crl).toBeNull();
+
+    // A CRL from another CA, garbage, and a CRL without nextUpdate are refused; nothing stored.
+    work.ok(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", "crl-ca/other.key", "-out", "crl-ca/other.pem", "-subj", "/O=Beta Devices/CN=Beta IDevID CA", "-days", "30", "-addext", "basicConstraints=critical,CA:TRUE"]);
+    work.ok(["ca", "-batch", "-config", cnf, "-keyfile", work.path("crl-ca/other.key"), "-cert", work.path("crl-ca/other.pem"), "-gencrl", "-out", work.path("other.crl")]);
+    work.ok(["ca", "-batch", "-config", briefCnf, "-keyfile", work.path("crl-ca/ca.key"), "-cert", work.path("crl-ca/ca.pem"), "-gencrl", "-crlsec", "2", "-out", work.path("brief.crl")]);
+    const auditBefore = await db().auditEvent.count();
+    for (const [crl, message] of [
+      [readFileSync(work.path("other.crl"), "utf8"), /not signed by bootstrap CA "beta"/],
+      ["-----BEGIN X509 CRL-----\nAAAA\n-----END X509 CRL-----\n", /CRL/],
+      ["not a crl at all!", /Not a CRL/],
+      ["bm90IGEgQ1JM", /Not a usable CRL/],
+    ] as const) {
+      const r = await api(server.url, admin, "POST", `/api/v1/bootstrap-cas/${id}/crl`, { crl });
+      expect(r.status, JSON.stringify(r.data)).toBe(400);
+      expect(r.data.detail).toMatch(message);
+    }
+    expect((await api(server.url, operator, "POST", `/api/v1/bootstrap-cas/${id}/crl`, { crl: readFileSync(work.path("beta.crl"), "utf8") })).status).toBe(403);
+    expect((await db().bootstrapCa.findUniqueOrThrow({ where: { id } })).crlDer).toBeNull();
+    expect(await db().auditEvent.count()).toBe(auditBefore);
+
+    // The DER form, as `openssl crl -outform DER` writes it, sent base64.
+    work.ok(["crl", "-in", work.path("beta.crl"), "-outform", "DER", "-out", work.path("beta.crl.der")]);
+    const attached = await api(server.url, admin, "POST", `/api/v1/bootstrap-cas/${id}/crl`, { crl: work.read("beta.crl.der").toString("base64") });
+    expect(attached.status, JSON.stringify(attached.data)).toBe(200);
+    expect(attached.data.crl).toMatchObject({ revoked: 1 });
+    expect(new Date(attached.data.crl.nextUpdate).getTime()).toBeGreaterThan(Date.now() + 6 * 86_400_000);
+
+    csr("beta", "/CN=beta");
+    let before = await counts();
+    const revoked = curl("simpleenroll", { body: "beta.b64", cert: "beta-0002.pem", key: "beta-0002.key" });
+    await expectRefusal(revoked, 403, before);
+    expect(revoked.body).toMatch(/revoked/);
+    const ok = curl("simpleenroll", { body: "beta.b64", cert: "beta-0001.pem", key: "beta-0001.key" });
+    expect(ok.status, ok.body).toBe(200);
+    expect((await db().device.findUniqueOrThrow({ where: { name: "beta-0001" } })).estEnrolledBy).toBe("bootstrap");
+
+    // An older CRL cannot replace a newer one; a CRL that goes stale fails closed.
+    await new Promise((r) => setTimeout(r, 1100));
+    work.ok(["ca", "-batch", "-config", briefCnf, "-keyfile", work.path("crl-ca/ca.key"), "-cert", work.path("crl-ca/ca.pem"), "-gencrl", "-crlsec", "3", "-out", work.path("soon.crl")]);
+    expect((await api(server.url, admin, "POST", `/api/v1/bootstrap-cas/${id}/crl`, { crl: readFileSync(work.path("soon.crl"), "utf8") })).status).toBe(200);
+    await new Promise((r) => setTimeout(r, 3500));
+    before = await counts();
+    const stale = curl("simpleenroll", { body: "beta.b64", cert: "beta-0001.pem", key: "beta-0001.key" });
+    await expectRefusal(stale, 403, before);
+    expect(stale.body).toMatch(/past its nextUpdate/);
+    const staleAttach = await api(server.url, admin, "POST", `/api/v1/bootstrap-cas/${id}/crl`, { crl: readFileSync(work.path("brief.crl"), "utf8") });
+    expect(staleAttach.status).toBe(400);
+
+    expect((await api(server.url, admin, "DELETE", `/api/v1/bootstrap-cas/${id}`)).status).toBe(200);
+    expect(await db().bootstrapCa.count({ where: { id } })).toBe(0);
+  });
+
+  /** A serverkeygen answer (multipart/mixed): the key part and the certificate part, base64 decoded. */
+  function multipart(result: { body: string; headers: string }) {
+    const boundary = /content-type: multipart\/mixed; boundary=(\S+)/.exec(result.headers)![1];
+    const parts = result.body.split(`--${boundary}`).slice(1, -1).map((part) => {
+      const [head, body] = part.replace(/^\r\n/, "").split("\r\n\r\n");
+      return { type: /content-type: ([^\r\n]+)/i.exec(head)![1], der: Buffer.from(body.trim(), "base64") };
+    });
+    expect(result.body.trimEnd().endsWith(`--${boundary}--`)).toBe(true);
+    return parts;
+  }
+
+  it("serverkeygen: a secret (or the current certificate) gets a key generated here of the CSR's algorithm, never stored", async () => {
+    const deviceId = await newDevice("est-keygen");
+    const secret = await secretFor(deviceId);
+    work.ok(["req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-384", "-nodes", "-keyout", "kg.key", "-subj", "/CN=est-keygen", "-outform", "DER", "-out", "kg.der"]);
+    work.file("kg.b64", work.read("kg.der").toString("base64"));
+    const r = curl("serverkeygen", { body: "kg.b64", user: `${secret.username}:${secret.password}` });
+    expect(r.status, r.body).toBe(200);
+    const [key, cert] = multipart(r);
+    expect(key.type).toBe("application/pkcs8");
+    expect(cert.type).toBe("application/pkcs7-mime; smime-type=certs-only");
+    work.file("kg-key.der", key.der);
+    const keyText = work.ok(["pkey", "-inform", "DER", "-in", work.path("kg-key.der"), "-noout", "-text"]);
+    expect(keyText).toMatch(/NIST CURVE: P-384|secp384r1/);
+    work.file("kg-cert.pem", printCerts(cert.der.toString("base64")));
+    expect(work.ok(["verify", "-CAfile", work.path("chain.pem"), work.path("kg-cert.pem")])).toMatch(/OK/);
+    // The key is the certificate's, and not the CSR's.
+    const certPub = work.ok(["x509", "-in", work.path("kg-cert.pem"), "-noout", "-pubkey"]);
+    expect(work.ok(["pkey", "-inform", "DER", "-in", work.path("kg-key.der"), "-pubout"])).toBe(certPub);
+    expect(work.ok(["pkey", "-in", work.path("kg.key"), "-pubout"])).not.toBe(certPub);
+    const row = await db().certificate.findFirstOrThrow({ where: { deviceId } });
+    expect(row).toMatchObject({ keySource: "generated", keyAlgorithm: "EC-P384" });
+    // Never stored: neither its DER nor its base64 in the device's certificate rows or audit trail.
+    for (const c of await db().certificate.findMany({ where: { deviceId } })) {
+      for (const bytes of [c.der, c.publicKeyDer]) expect(Buffer.from(bytes).indexOf(key.der)).toBe(-1);
+    }
+    expect(JSON.stringify(await db().auditEvent.findMany({ where: { targetId: deviceId } }))).not.toContain(key.der.toString("base64"));
+    expect((await db().enrollmentSecret.findFirstOrThrow({ where: { deviceId } })).usedAt).not.toBeNull();
+
+    // With the issued pair as TLS client identity it re-enrolls (subject must match) with a new generated key.
+    work.ok(["pkey", "-inform", "DER", "-in", work.path("kg-key.der"), "-out", work.path("kg-key.pem")]);
+    csr("kg2", "/O=CertFleet/CN=est-keygen");
+    const again = curl("serverkeygen", { body: "kg2.b64", cert: "kg-cert.pem", key: "kg-key.pem" });
+    expect(again.status, again.body).toBe(200);
+    const [key2, cert2] = multipart(again);
+    work.file("kg2-key.der", key2.der);
+    work.file("kg2-cert.pem", printCerts(cert2.der.toString("base64")));
+    expect(work.ok(["pkey", "-inform", "DER", "-in", work.path("kg2-key.der"), "-pubout"])).toBe(work.ok(["x509", "-in", work.path("kg2-cert.pem"), "-noout", "-pubkey"]));
+    expect((await db().certificate.findUniqueOrThrow({ where: { id: row.id } })).status).toBe("superseded");
+    expect((await db().device.findUniqueOrThrow({ where: { id: deviceId } })).estEnrolledBy).toBe("reenroll");
+
+    // A spent secret gets nothing.
+    const before = await counts();
+    await expectRefusal(curl("serverkeygen", { body: "kg.b64", user: `${secret.username}:${secret.password}` }), 401, before);
   });
 
   it("creates a secret with the CLI (certfleet enrollment create) that enrolls once", async () => {
