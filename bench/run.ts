@@ -389,6 +389,9 @@ async function main() {
     await benchOcspAndIssuance(work);
     await benchCrlGeneration();
     await benchHsm();
+    const storm = await (await import("./est-storm")).estStorm({ seconds: SECONDS, log });
+    storm.rows.forEach(add);
+    raw.estStorm = storm.raw;
     await benchInventory("sqlite", SIZES.inventoryDevices, 150);
     if (await pgAvailable()) {
       await benchIssuancePostgres(work);

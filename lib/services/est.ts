@@ -5,7 +5,7 @@
 // transaction as what it consumes (the secret, the old certificate, a device created on first
 // enrollment). A refusal writes nothing but its audit event.
 import { createHash, randomBytes } from "node:crypto";
-import { db, transaction, type Tx } from "../db";
+import { db, transaction } from "../db";
 import { config } from "../config";
 import { AppError, notFound } from "../errors";
 import { authorize, type Actor } from "../auth/roles";
@@ -13,7 +13,7 @@ import { createLoginThrottle } from "../auth/rate-limit";
 import { appendAudit } from "./audit";
 import { caChainPem, findCaBySlug, findIssuingCa, type CaRecord } from "./cas";
 import { signDeviceCertificate } from "./certificates";
-import { issueAuditDetails, issuedItem, recordIssuedInTx, recordSuccessorInTx, type CertificateRow, type IssuedKey } from "./issuance";
+import { commitIssued, issueAuditDetails, issuedItem, recordIssuedInTx, recordSuccessorInTx, type CertificateRow, type IssuedKey } from "./issuance";
 import { announceRevocations } from "./revocation";
 import { exportPkcs8, exportSpki, generateKeyPair, isPkiError, parseCsr, pemToDer, splitPemBundle, X509Certificate, type SubjectAltNames } from "../pki";
 import { fingerprintSha256 } from "../pki/certificate";
@@ -319,12 +319,6 @@ export async function estCaCerts(label?: string): Promise<Uint8Array> {
   return cms;
 }
 
-type EnrolledBy = "secret" | "bootstrap" | "reenroll";
-
-async function markEnrolled(tx: Tx, deviceId: string, by: EnrolledBy) {
-  await tx.device.update({ where: { id: deviceId }, data: { estEnrolledBy: by, estEnrolledAt: new Date() } });
-}
-
 function sign(ca: CaRecord, deviceName: string, key: IssuedKey, old?: { profile: string; sans: SubjectAltNames }) {
   return signDeviceCertificate({ ca, deviceName, key, profile: old?.profile === "broker-server" ? "broker-server" : "device-client", sans: old?.sans });
 }
@@ -384,9 +378,7 @@ async function enrollBySecret(ca: CaRecord, credentials: EstCredentials, basic: 
     // The claim is the check that counts: two requests with one secret cannot both pass it.
     const claimed = await tx.enrollmentSecret.updateMany({ where: { id: secret.id, usedAt: null, expiresAt: { gt: new Date() } }, data: { usedAt: new Date() } });
     if (claimed.count !== 1) throw new AppError("UNAUTHENTICATED", "Wrong, used or expired enrollment secret");
-    const created = await recordIssuedInTx(tx, item);
-    await markEnrolled(tx, device.id, "secret");
-    return created;
+    return recordIssuedInTx(tx, { ...item, enrolledBy: "secret" });
   }).catch((e: unknown) => (e instanceof AppError ? refuse(e, route, credentials, details, device.id) : Promise.reject(e)));
   return { certificate: row, cms: certsOnlyCms([row.der]), privateKeyPkcs8: csr.key.pkcs8 };
 }
@@ -455,9 +447,7 @@ async function enrollByBootstrap(ca: CaRecord, credentials: EstCredentials, der:
       actor,
       input: { action: "certificate.issue", targetType: "device", targetId: device!.id, details: issueAuditDetails(r, ca.slug, { via: "est", auth: "bootstrap", bootstrapCa: bootstrap.name, bootstrapFingerprint: fingerprint }) },
     }));
-    const created = await recordIssuedInTx(tx, item);
-    await markEnrolled(tx, device!.id, "bootstrap");
-    return created;
+    return recordIssuedInTx(tx, { ...item, enrolledBy: "bootstrap" });
   }).catch((e: unknown) => (e instanceof AppError ? refuse(e, route, credentials, details, device?.id) : Promise.reject(e)));
   return { certificate: row, cms: certsOnlyCms([row.der]), privateKeyPkcs8: csr.key.pkcs8 };
 }
@@ -469,21 +459,26 @@ export async function estReenroll(label: string | undefined, credentials: EstCre
   if (!der) throw new AppError("UNAUTHENTICATED", "Re-enrollment needs the current certificate as the TLS client certificate");
   const fingerprint = fingerprintSha256(der);
   // A stored certificate with this exact DER is ours; the TLS handshake proved the key.
-  const old = await db().certificate.findUnique({ where: { fingerprint } });
+  // One query for the certificate, its CA's EST settings and its device (the storm's hot path).
+  const old = await db().certificate.findUnique({
+    where: { fingerprint },
+    include: { ca: { select: { estReenrollGraceDays: true, estRevokeSuperseded: true } }, device: { select: { id: true, name: true, status: true } } },
+  });
   if (!old || !old.deviceId || old.profile === "ocsp-responder") return refuse(new AppError("UNAUTHENTICATED", "The client certificate was not issued by CertFleet to a device"), route, credentials, { auth: "certificate", fingerprint });
   const details = { auth: "certificate", certificateId: old.id, serial: old.serialHex };
   const deviceId = old.deviceId;
   if (old.status === "revoked") return refuse(new AppError("FORBIDDEN", "The client certificate is revoked"), route, credentials, details, deviceId);
   if (old.status === "superseded") return refuse(new AppError("FORBIDDEN", "The client certificate was already renewed; re-enroll with the current one"), route, credentials, details, deviceId);
-  const oldCa = await db().certificateAuthority.findUniqueOrThrow({ where: { id: old.caId }, select: { estReenrollGraceDays: true, estRevokeSuperseded: true } });
+  const oldCa = old.ca;
   const now = new Date();
   if (old.notAfter.getTime() + oldCa.estReenrollGraceDays * 86_400_000 <= now.getTime()) {
     return refuse(new AppError("FORBIDDEN", oldCa.estReenrollGraceDays ? `The client certificate expired more than ${oldCa.estReenrollGraceDays} days ago` : "The client certificate has expired"), route, credentials, details, deviceId);
   }
-  const device = await db().device.findUniqueOrThrow({ where: { id: deviceId }, select: { id: true, name: true, status: true } });
+  const device = old.device!;
   if (device.status !== "active") return refuse(new AppError("FORBIDDEN", `Device "${device.name}" is ${device.status}`), route, credentials, details, deviceId);
   const csr = await readCsr(body, generate).catch((e: unknown) => (e instanceof AppError ? refuse(e, route, credentials, details, deviceId) : Promise.reject(e)));
-  const certSubject = new X509Certificate(old.der.slice()).subject;
+  // The stored subject is the certificate's, in the same string form as the CSR's (lib/pki/tbs.ts).
+  const certSubject = old.subject;
   const csrSubject = csr.subject();
   if (csrSubject !== certSubject) {
     // RFC 7030 4.2.2: the subject of a re-enrollment must be the certificate's.
@@ -502,15 +497,20 @@ export async function estReenroll(label: string | undefined, credentials: EstCre
       details: { oldCertificateId: old.id, oldSerial: old.serialHex, certificateId: row.id, serial: row.serialHex, rekey: generate, revokedOld: revokeOld, notAfter: row.notAfter, via: "est" },
     },
   }));
-  const row = await transaction(
-    async (tx) => {
-      // As a renewal: of two re-enrollments with one certificate, one wins.
-      const created = await recordSuccessorInTx(tx, old.id, item, { revokeOld, at: now });
-      if (!created) throw new AppError("FORBIDDEN", "The client certificate changed meanwhile (renewed or revoked)");
-      await markEnrolled(tx, deviceId, "reenroll");
-      return created;
-    },
-    { timeout: 60_000, maxWait: 30_000 },
+  const changedMeanwhile = () => new AppError("FORBIDDEN", "The client certificate changed meanwhile (renewed or revoked)");
+  const row = await (revokeOld
+    ? // Revoking the old certificate goes through the one revoker, a Prisma-transaction writer.
+      transaction(
+        async (tx) => {
+          // As a renewal: of two re-enrollments with one certificate, one wins.
+          const created = await recordSuccessorInTx(tx, old.id, { ...item, enrolledBy: "reenroll" }, { revokeOld, at: now });
+          if (!created) throw changedMeanwhile();
+          return created;
+        },
+        { timeout: 60_000, maxWait: 30_000 },
+      )
+    : // Otherwise the group commit: claim, record and link in one commit shared with concurrent issuances.
+      commitIssued({ ...item, supersedes: old.id, enrolledBy: "reenroll" }).catch((e: unknown) => Promise.reject(e instanceof AppError && e.code === "CONFLICT" ? changedMeanwhile() : e))
   ).catch((e: unknown) => (e instanceof AppError ? refuse(e, route, credentials, details, deviceId) : Promise.reject(e)));
   if (revokeOld) announceRevocations([old.caId]);
   return { certificate: row, cms: certsOnlyCms([row.der]), privateKeyPkcs8: csr.key.pkcs8 };

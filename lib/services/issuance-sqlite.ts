@@ -25,9 +25,19 @@ export interface NewCertificateRow {
   der: Uint8Array<ArrayBuffer>;
 }
 
+/** How a device got a certificate over EST (Device.estEnrolledBy). */
+export type EstEnrolledBy = "secret" | "bootstrap" | "reenroll";
+
 export interface IssuedItem {
   row: NewCertificateRow;
   audit: AuditEntry;
+  /**
+   * A renewal / re-enrollment: the certificate this one replaces, claimed in the same commit (only
+   * while active, so of two racing one wins; the loser's item fails with supersededMeanwhile).
+   */
+  supersedes?: string;
+  /** Issued over EST: the device records how, and when (the commit time). */
+  enrolledBy?: EstEnrolledBy;
   /** The CA's CRL URL written into this certificate, and the CA's distribution points as last seen. */
   crlUrl: string;
   knownCrlUris: string[];
@@ -51,6 +61,7 @@ export function withDistributionPoints(stored: string, urls: Set<string>): strin
 }
 
 export const deviceGone = () => new AppError("INVALID_STATE", "The device is no longer active");
+export const supersededMeanwhile = () => new AppError("CONFLICT", "The certificate being replaced was renewed or revoked meanwhile");
 
 interface SqliteStatements {
   certificate: Database.Statement;
@@ -61,6 +72,8 @@ interface SqliteStatements {
   caUris: Database.Statement;
   deviceState: Database.Statement;
   setCaUris: Database.Statement;
+  supersede: Database.Statement;
+  enrolled: Database.Statement;
   commit: (batch: IssuedItem[], now: Date) => void;
 }
 
@@ -81,15 +94,19 @@ function sqliteStatements(conn: Database.Database): SqliteStatements {
     caUris: conn.prepare('SELECT crlUris FROM "CertificateAuthority" WHERE id = ?'),
     deviceState: conn.prepare('SELECT id, name, status FROM "Device" WHERE id = ?'),
     setCaUris: conn.prepare('UPDATE "CertificateAuthority" SET crlUris = ?, revocationVersion = revocationVersion + 1, updatedAt = ? WHERE id = ?'),
+    supersede: conn.prepare('UPDATE "Certificate" SET status = \'superseded\', supersededById = ? WHERE id = ? AND status = \'active\''),
+    enrolled: conn.prepare('UPDATE "Device" SET estEnrolledBy = ?, estEnrolledAt = ? WHERE id = ?'),
     commit: () => undefined,
   };
   const st = s;
   st.commit = conn.transaction((batch: IssuedItem[], now: Date) => {
     const at = iso(now);
-    for (const { row: r } of batch) {
+    for (const { row: r, supersedes, enrolledBy } of batch) {
       st.certificate.run(r.id, r.deviceId, r.caId, r.serialHex, r.profile, r.subject, r.sans, iso(r.notBefore), iso(r.notAfter), r.fingerprint, r.keySource, r.keyAlgorithm, r.publicKeyDer, r.der, at);
+      if (supersedes && st.supersede.run(r.id, supersedes).changes !== 1) throw supersededMeanwhile();
       // In batch order, so when one device appears twice the later certificate is its current one.
       if (st.device.run(r.id, iso(r.notAfter), at, r.deviceId).changes !== 1) throw deviceGone();
+      if (enrolledBy) st.enrolled.run(enrolledBy, at, r.deviceId);
     }
     for (const [caId, urls] of missingDistributionPoints(batch)) {
       const current = st.caUris.get(caId) as { crlUris: string } | undefined;

@@ -13,7 +13,7 @@ import { isPostgres, pgDirect, sqliteDirect } from "../db";
 import { AppError, type ErrorCode } from "../errors";
 import { chainAuditEvents, GENESIS_HASH, type AuditRow } from "./audit-chain";
 import { pgTimestamp as ts } from "../db-format";
-import { deviceGone, missingDistributionPoints, readDeviceState, withDistributionPoints, writeSqliteBatch, type IssuedItem, type NewCertificateRow } from "./issuance-sqlite";
+import { deviceGone, supersededMeanwhile, missingDistributionPoints, readDeviceState, withDistributionPoints, writeSqliteBatch, type IssuedItem, type NewCertificateRow } from "./issuance-sqlite";
 import type { Prisma } from "../generated/sqlite/client";
 
 export type CertificateRow = Prisma.CertificateGetPayload<object>;
@@ -122,7 +122,7 @@ function threadWriter(file: string): SqliteWriter {
     if (!p) return;
     if (!error) return p.resolve();
     // Rebuilt with the code callers test: INVALID_STATE, SQLITE_BUSY…, SQLITE_CONSTRAINT_UNIQUE.
-    p.reject(error.code === "INVALID_STATE" ? new AppError(error.code as ErrorCode, error.message) : Object.assign(new Error(error.message), { code: error.code }));
+    p.reject(error.code === "INVALID_STATE" || error.code === "CONFLICT" ? new AppError(error.code as ErrorCode, error.message) : Object.assign(new Error(error.message), { code: error.code }));
   });
   worker.on("error", failAll);
   worker.on("exit", (code) => failAll(new Error(`issuance writer thread exited (${code})`)));
@@ -135,7 +135,7 @@ function threadWriter(file: string): SqliteWriter {
         // Referenced only while a batch is in flight: an idle writer never keeps a process alive.
         worker.ref();
         // Only the data: the queue's items also carry their callers' resolve/reject.
-        worker.postMessage({ id, batch: batch.map(({ row, audit, crlUrl, knownCrlUris }) => ({ row, audit, crlUrl, knownCrlUris })), now });
+        worker.postMessage({ id, batch: batch.map(({ row, audit, crlUrl, knownCrlUris, supersedes, enrolledBy }) => ({ row, audit, crlUrl, knownCrlUris, supersedes, enrolledBy })), now });
       }),
     close: async () => {
       await worker.terminate();
@@ -155,6 +155,16 @@ const PG_POINT_DEVICES = `
 UPDATE "Device" AS d SET "currentCertId" = v.cert, "certNotAfter" = v.not_after, "updatedAt" = $4::timestamp(3)
 FROM unnest($1::text[], $2::text[], $3::timestamp(3)[]) AS v(id, cert, not_after)
 WHERE d."id" = v.id AND d."status" = 'active'`;
+
+const PG_SUPERSEDE = `
+UPDATE "Certificate" AS c SET "status" = 'superseded', "supersededById" = v.successor
+FROM unnest($1::text[], $2::text[]) AS v(id, successor)
+WHERE c."id" = v.id AND c."status" = 'active'`;
+
+const PG_ENROLLED = `
+UPDATE "Device" AS d SET "estEnrolledBy" = v.by, "estEnrolledAt" = $3::timestamp(3)
+FROM unnest($1::text[], $2::text[]) AS v(id, by)
+WHERE d."id" = v.id`;
 
 // Takes the head's row lock (as appendAuditMany's upsert does), so appends from every path serialise.
 const PG_MOVE_HEAD = `
@@ -206,6 +216,15 @@ async function writePg(client: pg.PoolClient, batch: IssuedItem[], now: Date) {
   const latest = new Map(rows.map((r) => [r.deviceId, r]));
   const pointed = await client.query(PG_POINT_DEVICES, [[...latest.keys()], [...latest.values()].map((r) => r.id), [...latest.values()].map((r) => ts(r.notAfter)), ts(now)]);
   if (pointed.rowCount !== latest.size) throw deviceGone();
+
+  const successors = batch.filter((b) => b.supersedes);
+  if (successors.length) {
+    const claimed = await client.query(PG_SUPERSEDE, [successors.map((b) => b.supersedes!), successors.map((b) => b.row.id)]);
+    // Two items replacing one certificate: the UPDATE claims it once, and the count tells.
+    if (claimed.rowCount !== successors.length) throw supersededMeanwhile();
+  }
+  const enrolled = batch.filter((b) => b.enrolledBy);
+  if (enrolled.length) await client.query(PG_ENROLLED, [enrolled.map((b) => b.row.deviceId), enrolled.map((b) => b.enrolledBy!), ts(now)]);
 
   for (const [caId, urls] of missingDistributionPoints(batch)) {
     const { rows: ca } = await client.query<{ crlUris: string }>('SELECT "crlUris" FROM "CertificateAuthority" WHERE "id" = $1 FOR UPDATE', [caId]);
