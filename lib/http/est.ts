@@ -63,8 +63,9 @@ function basicCredentials(header: string | undefined): EstCredentials["basic"] |
 }
 
 function clientCertificate(socket: TLSSocket): Uint8Array | undefined {
-  const peer = socket.getPeerCertificate(false);
-  return peer && peer.raw ? new Uint8Array(peer.raw) : undefined;
+  // getPeerX509Certificate: only the DER is needed, not getPeerCertificate's decoded object.
+  const peer = socket.getPeerX509Certificate();
+  return peer ? new Uint8Array(peer.raw) : undefined;
 }
 
 const WWW_AUTHENTICATE = { "www-authenticate": 'Basic realm="certfleet-est", charset="UTF-8"' };

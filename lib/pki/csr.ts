@@ -28,6 +28,8 @@ export interface ParsedCsr {
   keyBits: number;
   /** Requested subject, informational only (e.g. "CN=device-42"); decoded on first read, CSR_MALFORMED if it cannot be. */
   readonly subject: string;
+  /** The requested subject Name as DER, as sent (cheap to compare byte for byte). */
+  subjectDer: Uint8Array;
   requestedExtensions: RequestedExtension[];
 }
 
@@ -74,6 +76,7 @@ export async function parseCsr(input: string | Uint8Array): Promise<ParsedCsr> {
     keyAlgorithm: key.keyAlgorithm,
     keyBits: key.bits,
     requestedExtensions,
+    subjectDer: parts.subject,
     get subject() {
       try {
         return (subject ??= new Name(parts.subject.slice()).toString());

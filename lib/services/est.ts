@@ -19,6 +19,7 @@ import { exportPkcs8, exportSpki, generateKeyPair, isPkiError, parseCsr, pemToDe
 import { fingerprintSha256 } from "../pki/certificate";
 import { certsOnlyCms, findClientCertificateIssuer, readEstCsrBody, subjectFields } from "../pki/est";
 import { parseCrlInfo, readCrlEntries, verifyCrlSignature } from "../pki/crl-reader";
+import { bytesEqual, parseCertificateParts } from "../pki/der";
 import { ZDeviceName } from "../validation/common";
 import type { TBootstrapCaInput, TBootstrapCrlInput, TCaEstSettings, TEnrollmentSecretInput } from "../validation/est";
 
@@ -293,7 +294,7 @@ type EstKey = IssuedKey & { pkcs8?: Uint8Array };
  * For serverkeygen (RFC 7030 4.4) the certificate gets a key CertFleet generates instead, of the
  * CSR key's algorithm (so the client chooses EC P-256/P-384 or an RSA size by the key it signs with).
  */
-async function readCsr(body: Buffer, generate = false): Promise<{ key: EstKey; subject: () => string }> {
+async function readCsr(body: Buffer, generate = false): Promise<{ key: EstKey; subject: () => string; subjectDer: Uint8Array }> {
   let csr;
   try {
     csr = await parseCsr(readEstCsrBody(body));
@@ -302,9 +303,10 @@ async function readCsr(body: Buffer, generate = false): Promise<{ key: EstKey; s
     throw e;
   }
   const subject = () => csr.subject;
-  if (!generate) return { key: { spki: csr.publicKey, keyAlgorithm: csr.keyAlgorithm, keySource: "csr" }, subject };
+  const subjectDer = csr.subjectDer;
+  if (!generate) return { key: { spki: csr.publicKey, keyAlgorithm: csr.keyAlgorithm, keySource: "csr" }, subject, subjectDer };
   const pair = await generateKeyPair(csr.keyAlgorithm);
-  return { key: { spki: await exportSpki(pair.publicKey), pkcs8: await exportPkcs8(pair.privateKey), keyAlgorithm: csr.keyAlgorithm, keySource: "generated" }, subject };
+  return { key: { spki: await exportSpki(pair.publicKey), pkcs8: await exportPkcs8(pair.privateKey), keyAlgorithm: csr.keyAlgorithm, keySource: "generated" }, subject, subjectDer };
 }
 
 const cacertsCache = new Map<string, { at: number; cms: Uint8Array }>();
@@ -477,12 +479,12 @@ export async function estReenroll(label: string | undefined, credentials: EstCre
   const device = old.device!;
   if (device.status !== "active") return refuse(new AppError("FORBIDDEN", `Device "${device.name}" is ${device.status}`), route, credentials, details, deviceId);
   const csr = await readCsr(body, generate).catch((e: unknown) => (e instanceof AppError ? refuse(e, route, credentials, details, deviceId) : Promise.reject(e)));
-  // The stored subject is the certificate's, in the same string form as the CSR's (lib/pki/tbs.ts).
-  const certSubject = old.subject;
-  const csrSubject = csr.subject();
-  if (csrSubject !== certSubject) {
-    // RFC 7030 4.2.2: the subject of a re-enrollment must be the certificate's.
-    return refuse(new AppError("BAD_REQUEST", `The CSR subject "${csrSubject}" is not the certificate's "${certSubject}"`), route, credentials, details, deviceId);
+  // RFC 7030 4.2.2: the subject of a re-enrollment must be the certificate's. Byte-equal DER is
+  // the common case and cheap; otherwise the decoded names are compared (a client may encode
+  // "CertFleet" as PrintableString where CertFleet wrote UTF8String). The stored subject is the
+  // certificate's, in the CSR parser's string form (lib/pki/tbs.ts).
+  if (!bytesEqual(csr.subjectDer, parseCertificateParts(old.der).subjectDer) && csr.subject() !== old.subject) {
+    return refuse(new AppError("BAD_REQUEST", `The CSR subject "${csr.subject()}" is not the certificate's "${old.subject}"`), route, credentials, details, deviceId);
   }
   const ca = label ? await estCa(label) : await findIssuingCa(old.caId).catch(() => findIssuingCa());
   const sans = JSON.parse(old.sans) as SubjectAltNames;
