@@ -125,6 +125,42 @@ describe.each(testProviders())("issuance writer on %s", (provider) => {
     expect(await verifyAuditChain(SYSTEM_ACTOR)).toMatchObject({ ok: true });
   });
 
+  it("supersedes the replaced certificate and records the EST enrollment alike through the group commit and inside a Prisma transaction; of two successors one wins", async () => {
+    const results: { old: unknown; device: unknown }[] = [];
+    for (const way of ["queue", "tx"] as const) {
+      const device = await createDevice(operator, { name: `successor-${way}` });
+      const first = await item(device.id);
+      await commitIssued(first);
+      const next = { ...(await item(device.id)), supersedes: first.row.id, enrolledBy: "reenroll" as const };
+      const before = Date.now();
+      if (way === "queue") await commitIssued(next);
+      else await transaction((tx) => recordIssuedInTx(tx, next));
+      const old = await db().certificate.findUniqueOrThrow({ where: { id: first.row.id } });
+      const dev = await db().device.findUniqueOrThrow({ where: { id: device.id } });
+      expect(old).toMatchObject({ status: "superseded", supersededById: next.row.id });
+      expect(dev).toMatchObject({ currentCertId: next.row.id, estEnrolledBy: "reenroll" });
+      expect(dev.estEnrolledAt!.getTime()).toBeGreaterThanOrEqual(before - 1000);
+      results.push({ old: { status: old.status, revokedAt: old.revokedAt }, device: { status: dev.status, estEnrolledBy: dev.estEnrolledBy } });
+
+      // A second successor of the same certificate is refused with CONFLICT and stores nothing.
+      const late = { ...(await item(device.id)), supersedes: first.row.id, enrolledBy: "reenroll" as const };
+      const countsBefore = await counts();
+      const error = await (way === "queue" ? commitIssued(late) : transaction((tx) => recordIssuedInTx(tx, late))).then(() => null, (e: unknown) => e);
+      expect(error).toMatchObject({ code: "CONFLICT" });
+      expect(await counts()).toEqual(countsBefore);
+    }
+    expect(results[1]).toEqual(results[0]);
+    // Two successors in one batch: the whole batch fails, each is retried alone, one wins.
+    const device = await createDevice(operator, { name: "successor-race" });
+    const first = await item(device.id);
+    await commitIssued(first);
+    const racing = [await item(device.id), await item(device.id)].map((i) => ({ ...i, supersedes: first.row.id }));
+    const settled = await Promise.allSettled(racing.map((i) => commitIssued(i)));
+    expect(settled.map((r) => r.status).sort()).toEqual(["fulfilled", "rejected"]);
+    expect(await db().certificate.count({ where: { deviceId: device.id } })).toBe(2);
+    expect(await verifyAuditChain(SYSTEM_ACTOR)).toMatchObject({ ok: true });
+  });
+
   it("stores nothing from a batch when one device is no longer active", async () => {
     const a = await createDevice(operator, { name: "store-live" });
     const gone = await createDevice(operator, { name: "store-gone" });
