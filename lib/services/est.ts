@@ -15,6 +15,7 @@ import { caChainPem, findCaBySlug, findIssuingCa, type CaRecord } from "./cas";
 import { signDeviceCertificate } from "./certificates";
 import { commitIssued, issueAuditDetails, issuedItem, recordIssuedInTx, recordSuccessorInTx, type CertificateRow, type IssuedKey } from "./issuance";
 import { announceRevocations } from "./revocation";
+import { findReenrollSource } from "./issuance-store";
 import { exportPkcs8, exportSpki, generateKeyPair, isPkiError, parseCsr, pemToDer, splitPemBundle, X509Certificate, type SubjectAltNames } from "../pki";
 import { fingerprintSha256 } from "../pki/certificate";
 import { certsOnlyCms, findClientCertificateIssuer, readEstCsrBody, subjectFields } from "../pki/est";
@@ -461,11 +462,8 @@ export async function estReenroll(label: string | undefined, credentials: EstCre
   if (!der) throw new AppError("UNAUTHENTICATED", "Re-enrollment needs the current certificate as the TLS client certificate");
   const fingerprint = fingerprintSha256(der);
   // A stored certificate with this exact DER is ours; the TLS handshake proved the key.
-  // One query for the certificate, its CA's EST settings and its device (the storm's hot path).
-  const old = await db().certificate.findUnique({
-    where: { fingerprint },
-    include: { ca: { select: { estReenrollGraceDays: true, estRevokeSuperseded: true } }, device: { select: { id: true, name: true, status: true } } },
-  });
+  // One cached statement for the certificate, its CA's EST settings and its device (the storm's hot path).
+  const old = await findReenrollSource(fingerprint);
   if (!old || !old.deviceId || old.profile === "ocsp-responder") return refuse(new AppError("UNAUTHENTICATED", "The client certificate was not issued by CertFleet to a device"), route, credentials, { auth: "certificate", fingerprint });
   const details = { auth: "certificate", certificateId: old.id, serial: old.serialHex };
   const deviceId = old.deviceId;

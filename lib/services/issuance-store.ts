@@ -53,6 +53,66 @@ export async function findDeviceForIssuance(id: string): Promise<{ id: string; n
   return readDeviceState(sqliteDirect(), id);
 }
 
+/** What an EST re-enrollment needs about the presented certificate, its CA's settings and its device. */
+export interface ReenrollSource {
+  id: string;
+  deviceId: string | null;
+  caId: string;
+  serialHex: string;
+  profile: string;
+  subject: string;
+  sans: string;
+  status: string;
+  notAfter: Date;
+  der: Uint8Array;
+  ca: { estReenrollGraceDays: number; estRevokeSuperseded: boolean };
+  device: { id: string; name: string; status: string } | null;
+}
+
+const REENROLL_COLUMNS = `c."id", c."deviceId", c."caId", c."serialHex", c."profile", c."subject", c."sans", c."status", c."der",
+  a."estReenrollGraceDays", a."estRevokeSuperseded", d."name" AS "deviceName", d."status" AS "deviceStatus"`;
+const REENROLL_FROM = `FROM "Certificate" c JOIN "CertificateAuthority" a ON a."id" = c."caId" LEFT JOIN "Device" d ON d."id" = c."deviceId" WHERE c."fingerprint" = `;
+
+/**
+ * The certificate with this SHA-256 fingerprint, with its CA's EST settings and its device, in one
+ * cached statement on the direct connection (the re-enrollment storm's hot path; a Prisma query
+ * with two relations cost as much as verifying the CSR and signing together).
+ */
+export async function findReenrollSource(fingerprint: string): Promise<ReenrollSource | null> {
+  type Raw = { id: string; deviceId: string | null; caId: string; serialHex: string; profile: string; subject: string; sans: string; status: string; der: Uint8Array; estReenrollGraceDays: number; estRevokeSuperseded: boolean | number; deviceName: string | null; deviceStatus: string | null };
+  let raw: (Raw & { notAfter: string | number }) | undefined;
+  if (isPostgres()) {
+    // Epoch milliseconds: pg reads "timestamp without time zone" in the process's zone; Prisma stores UTC.
+    const { rows } = await pgDirect().query<Raw & { notAfter: number }>({ name: "certfleet-reenroll-source", text: `SELECT ${REENROLL_COLUMNS}, (extract(epoch FROM c."notAfter") * 1000)::float8 AS "notAfter" ${REENROLL_FROM}$1`, values: [fingerprint] });
+    raw = rows[0];
+  } else {
+    raw = reenrollStatement().get(fingerprint) as (Raw & { notAfter: string }) | undefined;
+  }
+  if (!raw) return null;
+  return {
+    id: raw.id,
+    deviceId: raw.deviceId,
+    caId: raw.caId,
+    serialHex: raw.serialHex,
+    profile: raw.profile,
+    subject: raw.subject,
+    sans: raw.sans,
+    status: raw.status,
+    notAfter: new Date(raw.notAfter),
+    der: new Uint8Array(raw.der),
+    ca: { estReenrollGraceDays: Number(raw.estReenrollGraceDays), estRevokeSuperseded: Boolean(raw.estRevokeSuperseded) },
+    device: raw.deviceId && raw.deviceName && raw.deviceStatus ? { id: raw.deviceId, name: raw.deviceName, status: raw.deviceStatus } : null,
+  };
+}
+
+const reenrollStatements = new WeakMap<object, ReturnType<ReturnType<typeof sqliteDirect>["prepare"]>>();
+function reenrollStatement() {
+  const conn = sqliteDirect();
+  let st = reenrollStatements.get(conn);
+  if (!st) reenrollStatements.set(conn, (st = conn.prepare(`SELECT ${REENROLL_COLUMNS}, c."notAfter" ${REENROLL_FROM}?`)));
+  return st;
+}
+
 // ---------------------------------------------------------------------------------------------
 // SQLite
 
