@@ -232,7 +232,7 @@ export async function estStorm(opts: { seconds: number; clients?: number; log?: 
     writeFileSync(path.join(dir, "peer.key"), peerCert.privateKeyPem);
     writeFileSync(path.join(dir, "small.txt"), "ok\n");
     const port = await freePort();
-    const peerServer = spawn("openssl", ["s_server", "-accept", `${PEER_HOST}:${port}`, "-cert", "peer.pem", "-cert_chain", "peer-chain.pem", "-key", "peer.key", "-CAfile", "chain.pem", "-Verify", "1", "-WWW", "-quiet", "-no_cache", "-num_tickets", "0"], { cwd: dir, stdio: ["ignore", "ignore", "pipe"] });
+    const peerServer = spawn("openssl", ["s_server", "-accept", `${PEER_HOST}:${port}`, "-cert", "peer.pem", "-cert_chain", "peer-chain.pem", "-key", "peer.key", "-CAfile", "chain.pem", "-Verify", "1", "-WWW", "-quiet"], { cwd: dir, stdio: ["ignore", "ignore", "pipe"] });
     peerServer.stderr.resume();
     let peer: StormResult;
     try {
