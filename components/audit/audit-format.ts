@@ -21,6 +21,14 @@ const LABELS: Record<string, string> = {
   "ocsp.responder-issued": "Issued OCSP responder",
   "tls.server-certificate": "Issued server certificate",
   "demo.seed": "Seeded demo fleet",
+  "ca.est-settings": "Changed EST settings",
+  "enrollment.secret-create": "Created enrollment secret",
+  "est.refuse": "Refused EST request",
+  "bootstrap-ca.register": "Registered bootstrap CA",
+  "bootstrap-ca.enable": "Enabled bootstrap CA",
+  "bootstrap-ca.disable": "Disabled bootstrap CA",
+  "bootstrap-ca.crl": "Attached bootstrap CA CRL",
+  "bootstrap-ca.delete": "Removed bootstrap CA",
 };
 
 export function auditLabel(action: string): string {
@@ -36,10 +44,13 @@ export const AUDIT_ACTION_GROUPS = [
   { value: "ca.", label: "CAs" },
   { value: "ocsp.", label: "OCSP responders" },
   { value: "tls.", label: "Server TLS" },
+  { value: "enrollment.", label: "EST secrets" },
+  { value: "est.", label: "EST refusals" },
+  { value: "bootstrap-ca.", label: "Bootstrap CAs" },
 ];
 
 export function auditTone(action: string): "red" | "amber" | "green" | "blue" | "neutral" | "violet" {
-  if (/revoke|decommission/.test(action)) return "red";
+  if (/revoke|decommission|refuse|delete/.test(action)) return "red";
   if (/reveal/.test(action)) return "violet";
   if (/renew|rotate|unhold/.test(action)) return "blue";
   if (/create|issue|import/.test(action)) return "green";
