@@ -149,8 +149,13 @@ export async function attachBootstrapCrl(actor: Actor, id: string, input: TBoots
   if (!info.nextUpdate) throw invalid("The CRL has no nextUpdate: CertFleet could not tell when it goes stale");
   const now = new Date();
   if (info.nextUpdate <= now) throw invalid(`The CRL is stale: its nextUpdate (${info.nextUpdate.toISOString()}) has passed`);
-  if (found.crlThisUpdate && info.thisUpdate < found.crlThisUpdate) throw invalid("The CRL is older than the one attached already");
+  const older = (attached: Date | null) => attached && info.thisUpdate < attached;
+  if (older(found.crlThisUpdate)) throw invalid("The CRL is older than the one attached already");
   const row = await transaction(async (tx) => {
+    // Checked again where it counts: of two uploads racing, an older CRL never replaces a newer one.
+    const current = await tx.bootstrapCa.findUnique({ where: { id }, select: { crlThisUpdate: true } });
+    if (!current) throw notFound("Bootstrap CA");
+    if (older(current.crlThisUpdate)) throw invalid("The CRL is older than the one attached already");
     const updated = await tx.bootstrapCa.update({ where: { id }, data: { crlDer: new Uint8Array(der), crlThisUpdate: info.thisUpdate, crlNextUpdate: info.nextUpdate } });
     await appendAudit(tx, actor, {
       action: "bootstrap-ca.crl",
