@@ -19,6 +19,7 @@ import { isPkiError, parseCsr, pemToDer, splitPemBundle, X509Certificate, type S
 import { fingerprintSha256 } from "../pki/certificate";
 import { certsOnlyCms, findClientCertificateIssuer, readEstCsrBody, subjectFields } from "../pki/est";
 import { ZDeviceName } from "../validation/common";
+import { countOutcome, processMetrics } from "./metrics";
 import type { TBootstrapCaInput, TCaEstSettings, TEnrollmentSecretInput } from "../validation/est";
 
 // ---------------------------------------------------------------------------------------------
@@ -220,7 +221,16 @@ function sign(ca: CaRecord, deviceName: string, key: IssuedKey, old?: { profile:
 }
 
 /** POST simpleenroll: by one-time secret (HTTP Basic) or by a bootstrap certificate (TLS). */
-export async function estEnroll(label: string | undefined, credentials: EstCredentials, body: Buffer): Promise<EstIssued> {
+export function estEnroll(label: string | undefined, credentials: EstCredentials, body: Buffer): Promise<EstIssued> {
+  return countEst("simpleenroll", enroll(label, credentials, body));
+}
+
+/** EST outcomes for the metrics: success, refused (an answered AppError: auth, policy, bad CSR) or error. */
+function countEst<T>(operation: "simpleenroll" | "simplereenroll", work: Promise<T>): Promise<T> {
+  return countOutcome((outcome) => processMetrics().est.inc({ operation, outcome }), work, undefined, (e) => (e instanceof AppError && e.status < 500 ? "refused" : "error"));
+}
+
+async function enroll(label: string | undefined, credentials: EstCredentials, body: Buffer): Promise<EstIssued> {
   const ca = await estCa(label);
   if (credentials.basic) return enrollBySecret(ca, credentials, credentials.basic, body);
   if (credentials.clientCertificate) return enrollByBootstrap(ca, credentials, credentials.clientCertificate, body);
@@ -328,7 +338,11 @@ async function enrollByBootstrap(ca: CaRecord, credentials: EstCredentials, der:
 }
 
 /** POST simplereenroll: the TLS client certificate is the device's current CertFleet certificate. */
-export async function estReenroll(label: string | undefined, credentials: EstCredentials, body: Buffer): Promise<EstIssued> {
+export function estReenroll(label: string | undefined, credentials: EstCredentials, body: Buffer): Promise<EstIssued> {
+  return countEst("simplereenroll", reenroll(label, credentials, body));
+}
+
+async function reenroll(label: string | undefined, credentials: EstCredentials, body: Buffer): Promise<EstIssued> {
   const route = "simplereenroll";
   const der = credentials.clientCertificate;
   if (!der) throw new AppError("UNAUTHENTICATED", "Re-enrollment needs the current certificate as the TLS client certificate");
