@@ -11,7 +11,7 @@ import { SMTPServer } from "smtp-server";
 import { simpleParser, type ParsedMail } from "mailparser";
 import { createTestDatabase, testProviders, type TestDatabase } from "../helpers/databases";
 import { freePort, launchServer, type TestServer } from "../helpers/server";
-import { api } from "../helpers/http";
+import { api, Browser } from "../helpers/http";
 import { db, disconnectDb } from "@/lib/db";
 import { resetConfigForTests } from "@/lib/config";
 import { resetSecretsForTests } from "@/lib/secrets";
@@ -299,6 +299,38 @@ describe.each(testProviders())("notifications on %s", (provider) => {
       expect(forRule()[0].event.items[0]).toMatchObject({ certificateId: certificates[0], thresholdDays: 30 });
     }, 180_000);
   }
+
+  it("retries an unreachable webhook and shows the failure on the overview and in Settings", async () => {
+    const closed = await freePort();
+    const created = await api(server.url, tokens.admin, "POST", "/api/v1/notification-channels", { kind: "webhook", name: "gone-hook", url: `http://127.0.0.1:${closed}/hook` });
+    expect(created.status).toBe(201);
+    const test = await api(server.url, tokens.admin, "POST", `/api/v1/notification-channels/${created.data.id}/test`);
+    expect(test.status).toBe(200);
+    expect(test.data.ok).toBe(false);
+    expect(test.data.attempts).toBe(3);
+    expect(test.data.error).toContain("ECONNREFUSED");
+    const log = await api(server.url, tokens.admin, "GET", `/api/v1/notification-deliveries?channelId=${created.data.id}&outcome=failure`);
+    expect(log.data.items.map((d: { attempt: number }) => d.attempt)).toEqual([3, 2, 1]);
+
+    const browser = new Browser(server.url);
+    expect(await browser.signIn("admin@test.local", "admin-password-1")).toBeNull();
+    const overview = await (await browser.fetch("/")).text();
+    expect(overview).toContain('data-testid="failed-deliveries"');
+    const failures = await api(server.url, tokens.admin, "GET", "/api/v1/notification-deliveries?outcome=failure&limit=500");
+    // The 500 of the retry test before, and these three.
+    expect(failures.data.items).toHaveLength(4);
+    expect(overview).toMatch(/4 failed notification deliveries in the last 24 hours/);
+    expect(overview).toContain("gone-hook");
+    const settings = await (await browser.fetch("/settings")).text();
+    for (const text of ["Notification channels", "Alert rules", "Delivery log", "ops-hook", "ops-mail", "gone-hook", "expiry"]) expect(settings).toContain(text);
+    expect(settings).not.toContain(webhookSecret);
+    expect(settings).not.toContain("smtp-password-1");
+
+    const doc = (await api(server.url, null, "GET", "/api/v1/openapi.json")).data;
+    expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(["/api/v1/notification-channels", "/api/v1/notification-channels/{id}/test", "/api/v1/notification-rules", "/api/v1/notification-deliveries"]));
+    expect(doc.webhooks.notification.post.requestBody.content["application/json"].schema.$ref).toBe("#/components/schemas/NotificationEvent");
+    expect(doc.components.schemas.NotificationEvent.properties.type.enum).toContain("certificate.expiring");
+  }, 120_000);
 
   it("a digest rule sends one message a day, not one per certificate", async () => {
     const rule = await api(server.url, tokens.admin, "POST", "/api/v1/notification-rules", { name: "digest", kind: "certificate-expiry", channelId: webhookId, digest: true });

@@ -23,7 +23,7 @@ export default async function SettingsPage() {
   const now = Date.now();
   return (
     <>
-      <PageHeader title="Settings" description="Who may sign in, and the tokens programs use." />
+      <PageHeader title="Settings" description="Who may sign in, the tokens programs use, and where alerts go." />
       <div className="space-y-4">
         <Card aria-labelledby="account">
           <CardHeader id="account" title="Your account" />
