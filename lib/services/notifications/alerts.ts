@@ -13,7 +13,7 @@ import { config } from "../../config";
 import { REVOCATION_REASON_NAMES } from "../../pki/revocation-reasons";
 import type { TRuleKind } from "../../validation/notifications";
 import { processMetrics } from "../metrics";
-import { deliver, notificationEvent, type NotificationItem, type NotificationType } from "./delivery";
+import { deliver, notificationEvent, type NotificationEvent, type NotificationItem, type NotificationType } from "./delivery";
 
 const DAY_MS = 86_400_000;
 /** Matches read per rule and window in one evaluation: the newest entrants first. */
@@ -172,11 +172,16 @@ const FINDERS: Record<TRuleKind, (rule: RuleRecord, now: Date) => Promise<Match[
   "est-refusals": estRefusals,
 };
 
-/** Inserts the alert row; false when another evaluation (here or elsewhere) already has it. */
-async function claim(ruleId: string, m: Match): Promise<string | null> {
+/**
+ * Inserts the alert row with the event it sends; null when another evaluation (here or in another
+ * process) already has it. The insert that wins sends.
+ */
+async function claim(rule: RuleRecord, m: Match, total = m.items.length): Promise<NotificationEvent | null> {
+  const id = `na${randomBytes(12).toString("hex")}`;
+  const event = notificationEvent(id, m.type, m.summary, { id: rule.id, name: rule.name, kind: rule.kind }, m.items, total);
   try {
-    const row = await db().notificationAlert.create({ data: { id: `na${randomBytes(12).toString("hex")}`, ruleId, key: m.key, type: m.type, summary: m.summary.slice(0, 500) } });
-    return row.id;
+    await db().notificationAlert.create({ data: { id, ruleId: rule.id, key: m.key, type: m.type, summary: m.summary.slice(0, 500), event: JSON.stringify(event) } });
+    return event;
   } catch (e) {
     if ((e as { code?: string }).code === "P2002") return null;
     throw e;
@@ -199,11 +204,32 @@ export interface EvaluationReport {
   failed: number;
 }
 
-async function send(rule: RuleRecord, alertId: string, m: Match, total = m.items.length): Promise<boolean> {
-  const event = notificationEvent(alertId, m.type, m.summary, { id: rule.id, name: rule.name, kind: rule.kind }, m.items, total);
-  const outcome = await deliver(rule.channel, event, alertId);
-  await db().notificationAlert.update({ where: { id: alertId }, data: { status: outcome.ok ? "sent" : "failed" } });
-  return outcome.ok;
+async function send(channel: RuleRecord["channel"], event: NotificationEvent, report: EvaluationReport) {
+  const outcome = await deliver(channel, event, event.id);
+  await db().notificationAlert.update({ where: { id: event.id }, data: { status: outcome.ok ? "sent" : "failed" } });
+  if (outcome.ok) report.sent++;
+  else report.failed++;
+}
+
+/** A sender that stopped (restart, crash) between claiming an alert and recording its delivery. */
+const ORPHAN_AFTER_MS = 10 * 60_000;
+
+/**
+ * Alerts claimed more than ORPHAN_AFTER_MS ago and still pending: their sender died. One process
+ * takes each over (pending → resending, a conditional update) and sends the stored event.
+ */
+async function resendOrphans(now: Date, report: EvaluationReport) {
+  const orphans = await db().notificationAlert.findMany({
+    where: { status: "pending", createdAt: { lt: new Date(now.getTime() - ORPHAN_AFTER_MS) }, event: { not: "" }, rule: { enabled: true, channel: { enabled: true } } },
+    include: { rule: { include: { channel: true } } },
+    take: MAX_SENDS_PER_RULE,
+  });
+  for (const alert of orphans) {
+    const taken = await db().notificationAlert.updateMany({ where: { id: alert.id, status: "pending" }, data: { status: "resending" } });
+    if (taken.count !== 1) continue;
+    report.fired++;
+    await send(alert.rule.channel, JSON.parse(alert.event) as NotificationEvent, report);
+  }
 }
 
 async function evaluateRule(rule: RuleRecord, now: Date, report: EvaluationReport) {
@@ -217,23 +243,21 @@ async function evaluateRule(rule: RuleRecord, now: Date, report: EvaluationRepor
       items: matches.slice(0, DIGEST_ITEMS).map((x) => ({ event: x.type, ...x.items[0] })),
     };
     if ((await alreadyFired(rule.id, [m.key])).size) return;
-    const id = await claim(rule.id, m);
-    if (!id) return;
+    const event = await claim(rule, m, matches.length);
+    if (!event) return;
     report.fired++;
-    if (await send(rule, id, m, matches.length)) report.sent++;
-    else report.failed++;
+    await send(rule.channel, event, report);
     return;
   }
   const fired = await alreadyFired(rule.id, matches.map((m) => m.key));
   let sends = 0;
   for (const m of matches) {
     if (fired.has(m.key) || sends >= MAX_SENDS_PER_RULE) continue;
-    const id = await claim(rule.id, m);
-    if (!id) continue;
+    const event = await claim(rule, m);
+    if (!event) continue;
     sends++;
     report.fired++;
-    if (await send(rule, id, m)) report.sent++;
-    else report.failed++;
+    await send(rule.channel, event, report);
   }
 }
 
@@ -241,6 +265,7 @@ async function evaluateRule(rule: RuleRecord, now: Date, report: EvaluationRepor
 export async function evaluateAlerts(now = new Date()): Promise<EvaluationReport> {
   const rules = await db().notificationRule.findMany({ where: { enabled: true, channel: { enabled: true } }, include: { channel: true }, orderBy: { createdAt: "asc" } });
   const report: EvaluationReport = { rules: rules.length, fired: 0, sent: 0, failed: 0 };
+  await resendOrphans(now, report).catch((e) => console.error("[certfleet] resending orphaned alerts failed:", e instanceof Error ? e.message : e));
   for (const rule of rules) {
     try {
       await evaluateRule(rule, now, report);

@@ -39,6 +39,7 @@ CREATE TABLE "NotificationAlert" (
     "key" TEXT NOT NULL,
     "type" TEXT NOT NULL,
     "summary" TEXT NOT NULL,
+    "event" TEXT NOT NULL DEFAULT '',
     "status" TEXT NOT NULL DEFAULT 'pending',
     "createdAt" TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
 

@@ -36,6 +36,7 @@ CREATE TABLE "NotificationAlert" (
     "key" TEXT NOT NULL,
     "type" TEXT NOT NULL,
     "summary" TEXT NOT NULL,
+    "event" TEXT NOT NULL DEFAULT '',
     "status" TEXT NOT NULL DEFAULT 'pending',
     "createdAt" DATETIME NOT NULL DEFAULT CURRENT_TIMESTAMP,
     CONSTRAINT "NotificationAlert_ruleId_fkey" FOREIGN KEY ("ruleId") REFERENCES "NotificationRule" ("id") ON DELETE CASCADE ON UPDATE CASCADE
