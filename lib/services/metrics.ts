@@ -186,13 +186,18 @@ export async function readFleetSnapshot(now = new Date(), tags: string[] = []): 
       EXPIRY_WINDOWS_DAYS.map((d) => Prisma.sql`SUM(CASE WHEN ${column} < ${at(new Date(now.getTime() + d * DAY_MS))} THEN 1 ELSE 0 END) AS ${Prisma.raw(`"w${d}"`)}`),
       ", ",
     );
-  const [cas, totals, expiring, crls, responders, brokerTokens, byTag] = await Promise.all([
-    client.certificateAuthority.findMany({ select: { id: true, slug: true, kind: true, notAfter: true }, orderBy: { createdAt: "asc" } }),
+  const cas = await client.certificateAuthority.findMany({ select: { id: true, slug: true, kind: true, notAfter: true }, orderBy: { createdAt: "asc" } });
+  const [totals, expiring, crls, responders, brokerTokens, byTag] = await Promise.all([
     fleetTotals(now),
-    // Index (status, caId, notAfter, deviceId): an index-only range scan of the 90-day window.
-    // The device's current certificate is its one active certificate (renewal supersedes, revocation revokes).
-    client.$queryRaw<Row[]>`SELECT "caId", ${windowCounts(Prisma.sql`"notAfter"`)} FROM "Certificate"
-      WHERE "status" = 'active' AND "deviceId" IS NOT NULL AND "notAfter" > ${at(now)} AND "notAfter" <= ${at(horizon)} GROUP BY "caId"`,
+    // One query per CA, so the index (status, caId, notAfter, deviceId) gives an index-only range
+    // of exactly the 90-day window (a GROUP BY "caId" would walk every active entry). The device's
+    // current certificate is its one active certificate (renewal supersedes, revocation revokes).
+    Promise.all(
+      cas.map((ca) =>
+        client.$queryRaw<Row[]>`SELECT ${windowCounts(Prisma.sql`"notAfter"`)} FROM "Certificate"
+          WHERE "status" = 'active' AND "caId" = ${ca.id} AND "notAfter" > ${at(now)} AND "notAfter" <= ${at(horizon)} AND "deviceId" IS NOT NULL`.then((rows): Row => ({ ...rows[0], caId: ca.id })),
+      ),
+    ),
     client.$queryRaw<Row[]>`SELECT c."caId", c."number", c."thisUpdate", c."nextUpdate", c."sizeBytes", c."entryCount" FROM "Crl" c
       WHERE c."number" = (SELECT MAX(m."number") FROM "Crl" m WHERE m."caId" = c."caId")`,
     client.ocspResponder.findMany({ where: { status: "active" }, select: { caId: true, notAfter: true } }),
