@@ -283,12 +283,14 @@ describe.each(testProviders())("notifications on %s", (provider) => {
     expect(await db().notificationAlert.count({ where: { ruleId: expiry.data.id, status: "sent" } })).toBe(2);
   }, 180_000);
 
-  it("sends an alert whose sender died between claiming and delivering it, once", async () => {
+  it("sends an alert whose sender died between claiming and delivering it, once; prunes the delivery log after 90 days", async () => {
     const rule = await db().notificationRule.findUniqueOrThrow({ where: { name: "expiry" } });
     const id = "na-orphan-0000000000000000";
     const event = { id, type: "certificate.expiring", occurredAt: new Date().toISOString(), summary: "left behind", rule: { id: rule.id, name: rule.name, kind: rule.kind }, items: [], total: 0, source: server.url };
     // As a server killed mid-delivery leaves it: claimed (pending) 11 minutes ago, never sent.
     await db().notificationAlert.create({ data: { id, ruleId: rule.id, key: "expiry:orphan:7d", type: event.type, summary: event.summary, event: JSON.stringify(event), createdAt: new Date(Date.now() - 11 * 60_000) } });
+    // And a delivery-log entry past the 90 days the log keeps.
+    const old = await db().notificationDelivery.create({ data: { channelId: webhookId, type: "test", attempt: 1, outcome: "success", durationMs: 1, createdAt: new Date(Date.now() - 91 * 86_400_000) } });
     const orphan = () => receiver.received.filter((r) => r.event.id === id);
     await waitFor("the orphaned alert", () => orphan().length >= 1);
     await moreEvaluations(server, tokens.admin, 2);
@@ -296,6 +298,7 @@ describe.each(testProviders())("notifications on %s", (provider) => {
     expect(orphan()[0].event.summary).toBe("left behind");
     expect(verifySignature(webhookSecret, orphan()[0].headers["x-certfleet-signature"] as string, orphan()[0].body)).toBe(true);
     expect((await db().notificationAlert.findUniqueOrThrow({ where: { id } })).status).toBe("sent");
+    expect(await db().notificationDelivery.findUnique({ where: { id: old.id } })).toBeNull();
   }, 120_000);
 
   // Two servers on one SQLite file cannot both start (the second's migration waits on the first's

@@ -211,6 +211,9 @@ async function send(channel: RuleRecord["channel"], event: NotificationEvent, re
   else report.failed++;
 }
 
+/** The delivery log keeps this long (alert rows stay: they are what makes each alert fire once). */
+export const DELIVERY_LOG_DAYS = 90;
+
 /** A sender that stopped (restart, crash) between claiming an alert and recording its delivery. */
 const ORPHAN_AFTER_MS = 10 * 60_000;
 
@@ -266,6 +269,7 @@ export async function evaluateAlerts(now = new Date()): Promise<EvaluationReport
   const rules = await db().notificationRule.findMany({ where: { enabled: true, channel: { enabled: true } }, include: { channel: true }, orderBy: { createdAt: "asc" } });
   const report: EvaluationReport = { rules: rules.length, fired: 0, sent: 0, failed: 0 };
   await resendOrphans(now, report).catch((e) => console.error("[certfleet] resending orphaned alerts failed:", e instanceof Error ? e.message : e));
+  await db().notificationDelivery.deleteMany({ where: { createdAt: { lt: new Date(now.getTime() - DELIVERY_LOG_DAYS * DAY_MS) } } });
   for (const rule of rules) {
     try {
       await evaluateRule(rule, now, report);
