@@ -76,7 +76,7 @@ describe("GET /metrics on the real server, scraped by Prometheus", () => {
     metricsAddrPort = await freePort();
     const database = await createTestDatabase("sqlite");
     // 20-day certificates: inside the 30- and 90-day windows, outside the 1- and 7-day ones.
-    server = await launchServer(database, { CERTFLEET_DEVICE_CERT_DAYS: "20", CERTFLEET_METRICS_ADDR: `127.0.0.1:${metricsAddrPort}`, CERTFLEET_ALERT_INTERVAL_SECONDS: "3600" });
+    server = await launchServer(database, { CERTFLEET_DEVICE_CERT_DAYS: "20", CERTFLEET_METRICS_ADDR: `127.0.0.1:${metricsAddrPort}`, CERTFLEET_ALERT_INTERVAL_SECONDS: "3600", CERTFLEET_METRICS_TAGS: "fleet-a,unused" });
     // Tokens are made in this process against the server's database (as the CLI would).
     await disconnectDb();
     process.env.DATABASE_URL = database.url;
@@ -143,6 +143,10 @@ describe("GET /metrics on the real server, scraped by Prometheus", () => {
     expect(sample(text, "certfleet_ocsp_responder_not_after_timestamp_seconds", { ca: "issuing-1" })).toBeGreaterThan(Date.now() / 1000);
     expect(sample(text, "certfleet_broker_token_last_seen_timestamp_seconds", { token: "t-broker" })).toBeGreaterThan(0);
     expect(text).toMatch(/^certfleet_certificates\{ca="issuing-1",state="active"\} \d+$/m);
+    // The tag series are recounted once a minute: 3 or 2 (before or after the revocation), never other.
+    expect([2, 3]).toContain(sample(text, "certfleet_devices_expiring_by_tag", { tag: "fleet-a", window_days: "30" }));
+    expect(sample(text, "certfleet_devices_expiring_by_tag", { tag: "fleet-a", window_days: "7" })).toBe(0);
+    expect(sample(text, "certfleet_devices_expiring_by_tag", { tag: "unused", window_days: "90" })).toBe(0);
   });
 
   it("serves /metrics without a token on CERTFLEET_METRICS_ADDR, and nothing else there", async () => {
