@@ -20,6 +20,8 @@ import { restrictNewFiles } from "./lib/data-files";
 import { startRevocationState } from "./lib/services/revocation-state";
 import { ensureAllResponders } from "./lib/services/ocsp";
 import { loadTlsIdentity, tlsNeedsRenewal, TLS_OPTIONS } from "./lib/services/tls";
+import { startMetricsListener } from "./lib/http/metrics";
+import { startAlertScheduler } from "./lib/services/notifications/alerts";
 
 const args = new Set(process.argv.slice(2));
 const dev = args.has("--dev");
@@ -61,6 +63,8 @@ async function main() {
   // endpoints still start and serve what is stored.
   await ensureAllResponders().catch((e) => console.error("[certfleet] OCSP responder renewal failed:", e instanceof Error ? e.message : e));
   const stopRevocationState = startRevocationState();
+  const stopMetricsListener = await startMetricsListener();
+  const stopAlerts = startAlertScheduler();
 
   const headers = { http: appHeaders({ https: false, dev }), https: appHeaders({ https: true, dev }) };
   const onRequest: http.RequestListener = (req, res) => {
@@ -125,6 +129,8 @@ async function main() {
 
   const shutdown = () => {
     stopRevocationState();
+    stopAlerts();
+    stopMetricsListener();
     server.close();
     secure.close();
     setTimeout(() => process.exit(0), 200).unref();

@@ -21,6 +21,7 @@ import { defaultIssuingCa, forgetSignersForTests } from "../lib/services/cas";
 import { ZIssueCertificate } from "../lib/validation/certificates";
 import { parseCrlInfo } from "../lib/pki/crl-reader";
 import { load, timings } from "./load";
+import { measureMetricsScrape } from "./metrics";
 import { closeSeedConnections, seedBulk } from "./seed";
 import { OpensslCa, opensslSpeedEcdsaP256 } from "./peer";
 
@@ -326,9 +327,14 @@ async function benchInventory(provider: "sqlite" | "postgresql", deviceCount: nu
     await db().$executeRawUnsafe(provider === "postgresql" ? "VACUUM (ANALYZE)" : "ANALYZE");
     log(`  ${provider === "postgresql" ? "VACUUM (ANALYZE)" : "ANALYZE"} in ${fmt((performance.now() - v) / 1000, 1)} s`);
 
+    const n = QUICK ? 15 : 40;
+    const scrape = await measureMetricsScrape(server, n);
+    raw[`metrics ${provider} ${deviceCount}`] = scrape;
+    const scrapeTarget = provider === "postgresql" && deviceCount >= 1_000_000 ? 500 : target;
+    add({ area: `Metrics (${provider}, ${fmt(deviceCount / 1000)}k devices)`, test: "GET /metrics (fleet gauges from the database)", certfleet: `p50 ${fmt(scrape.p50, 1)} / p95 ${fmt(scrape.p95, 1)} ms (queries ${fmt(scrape.fleetQueryMs, 1)} ms)`, peer: "—", ratio: "—", target: `p95 < ${scrapeTarget} ms`, met: scrape.p95 < scrapeTarget ? "yes" : "no" });
+
     const browser = new Browser(server.url);
     if (await browser.signIn("admin@test.local", "admin-password-1")) throw new Error("bench sign-in failed");
-    const n = QUICK ? 15 : 40;
     const views: [string, string][] = [
       ["default view", ""],
       ["search", "q=inv-sensor-00012"],

@@ -31,6 +31,11 @@ const ZEnv = z.object({
   CERTFLEET_PKCS11_SLOT: z.coerce.number().int().min(0).optional(),
   CERTFLEET_PKCS11_PIN: z.string().min(1).optional(),
   CERTFLEET_PKCS11_PIN_FILE: z.string().min(1).optional(),
+  // host:port of an extra listener that serves GET /metrics without a token (keep it on a private network).
+  CERTFLEET_METRICS_ADDR: z.string().regex(/^(\[[0-9a-fA-F:]+\]|[^:\s]+):\d{1,5}$/, "host:port").optional(),
+  // Comma-separated device tags that get their own expiry series (a bounded label set).
+  CERTFLEET_METRICS_TAGS: z.string().default(""),
+  CERTFLEET_ALERT_INTERVAL_SECONDS: z.coerce.number().min(1).max(86_400).default(300),
   CERTFLEET_TRUST_PROXY: z.union([z.enum(["true", "false"]), z.coerce.number().int().min(0).max(10)]).default("false"),
 });
 
@@ -69,8 +74,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
     // EST needs TLS straight to this process (the client certificate), so by default the HTTPS port on the public host.
     estUrl: (e.CERTFLEET_EST_URL ?? `https://${new URL(e.CERTFLEET_PUBLIC_URL ?? "http://localhost").hostname}:${e.HTTPS_PORT}/.well-known/est`).replace(/\/+$/, ""),
     pkcs11,
+    metricsAddr: e.CERTFLEET_METRICS_ADDR ? splitHostPort(e.CERTFLEET_METRICS_ADDR) : null,
+    metricsTags: e.CERTFLEET_METRICS_TAGS.split(",").map((t) => t.trim()).filter(Boolean).slice(0, 50),
+    alertIntervalSeconds: e.CERTFLEET_ALERT_INTERVAL_SECONDS,
     trustedProxies: e.CERTFLEET_TRUST_PROXY === "true" ? 1 : e.CERTFLEET_TRUST_PROXY === "false" ? 0 : e.CERTFLEET_TRUST_PROXY,
   };
+}
+
+function splitHostPort(value: string): { host: string; port: number } {
+  const colon = value.lastIndexOf(":");
+  return { host: value.slice(0, colon).replace(/^\[|\]$/g, ""), port: Number(value.slice(colon + 1)) };
 }
 
 export interface Pkcs11Config {

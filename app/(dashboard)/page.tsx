@@ -15,6 +15,8 @@ import { KpiCard } from "@/components/overview/kpi-card";
 import { ExpiryChart } from "@/components/overview/expiry-chart";
 import { CrlFreshnessTable } from "@/components/overview/crl-freshness";
 import { AuditList } from "@/components/audit/audit-list";
+import { FailedDeliveries } from "@/components/alerts/failed-deliveries";
+import { getFailedDeliveries } from "@/lib/services/notifications/manage";
 import { requireActor } from "./require-actor";
 
 export const metadata: Metadata = { title: "Overview" };
@@ -22,7 +24,7 @@ export const metadata: Metadata = { title: "Overview" };
 export default async function OverviewPage() {
   const actor = await requireActor();
   const now = new Date();
-  const [counts, timeline, crls, events] = await Promise.all([
+  const [counts, timeline, crls, events, failedDeliveries] = await Promise.all([
     getOverviewCounts(actor, now),
     getExpiryTimeline(actor, now),
     getCrlStates(actor).catch((e) => {
@@ -30,6 +32,7 @@ export default async function OverviewPage() {
       return [];
     }),
     can(actor.role, "audit:read") ? listAuditEvents(actor, { limit: 8 }) : Promise.resolve([]),
+    can(actor.role, "audit:read") ? getFailedDeliveries(actor, now) : Promise.resolve({ count: 0, latest: [] }),
   ]);
   const inWeeks = timeline.weeks.reduce((s, w) => s + w.count, 0);
   const names = await deviceNames(actor, events.filter((e) => e.targetType === "device" && e.targetId).map((e) => e.targetId!));
@@ -63,6 +66,8 @@ export default async function OverviewPage() {
         <KpiCard id="revoked" label="Revoked" value={counts.revoked} href="/devices?cert=revoked" accent="violet" hint={`${formatNumber(counts.decommissionedDevices)} decommissioned`} />
         <KpiCard id="psk" label="With PSK" value={counts.devicesWithPsk} href="/devices?psk=yes" accent="blue" />
       </section>
+
+      <FailedDeliveries failed={failedDeliveries} now={now} canManage={can(actor.role, "notifications:manage")} />
 
       <Card className="mt-4">
         <CardHeader

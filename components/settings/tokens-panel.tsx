@@ -142,7 +142,10 @@ function NewTokenForm({ create, publicUrl, onDone }: { create: TokenActions["cre
   });
 
   if (token) {
-    const example = token.role === "broker" ? `certfleet broker-sync --url ${publicUrl} --token ${token.token} …` : `curl -H "Authorization: Bearer ${token.token}" ${publicUrl}/api/v1/devices`;
+    const example =
+      token.role === "broker"
+        ? `certfleet broker-sync --url ${publicUrl} --token ${token.token} …`
+        : `curl -H "Authorization: Bearer ${token.token}" ${publicUrl}${token.role === "metrics" ? "/metrics" : "/api/v1/devices"}`;
     return (
       <div className="space-y-3 text-sm" data-testid="token-once">
         <p>Copy the token for <strong>{token.name}</strong> now. It cannot be shown again.</p>
@@ -165,6 +168,7 @@ function NewTokenForm({ create, publicUrl, onDone }: { create: TokenActions["cre
         <option value="operator">Operator — devices, certificates, PSKs</option>
         <option value="viewer">Viewer — read only</option>
         <option value="broker">Broker — PSK file only (broker-sync)</option>
+        <option value="metrics">Metrics — GET /metrics only (Prometheus)</option>
         <option value="admin">Admin — everything</option>
       </SelectField>
       <TextField id="token-expiry" name="expiresInDays" type="number" min={1} max={3650} label="Expires after (days, optional)" placeholder="Never" error={errors.expiresInDays} />

@@ -6,12 +6,13 @@ import { ZDeviceQuery, ZDeviceUpdate, ZNewDevice } from "../validation/devices";
 import { ZCertificateQuery, ZIssueCertificate, ZRenewCertificate, ZRevokeCertificate } from "../validation/certificates";
 import { ZCreatePsk, ZPskFileQuery, ZRevealPsk } from "../validation/psk";
 import { ZBootstrapCaInput, ZBootstrapCaStatus, ZBootstrapCrlInput, ZCaEstSettings, ZEnrollmentSecretInput } from "../validation/est";
+import { ZDeliveryQuery, ZNotificationChannelInput, ZNotificationRuleInput, ZSetEnabled } from "../validation/notifications";
 
 export interface Operation {
   method: "GET" | "POST" | "PATCH" | "DELETE";
   path: string;
   summary: string;
-  tag: "devices" | "certificates" | "cas" | "psk" | "broker" | "est" | "meta";
+  tag: "devices" | "certificates" | "cas" | "psk" | "broker" | "est" | "notifications" | "meta";
   /** "public" = no token needed. */
   permission: Permission | "public";
   body?: z.ZodType;
@@ -103,6 +104,50 @@ export const OPERATIONS = {
     tag: "est",
     permission: "cas:write",
     body: ZCaEstSettings,
+    success: 200,
+  }),
+  metrics: op({
+    method: "GET",
+    path: "/metrics",
+    summary: "Prometheus metrics in the text exposition format (text/plain; version=0.0.4), for tokens of role metrics, broker or admin. See README \"Metrics\"",
+    tag: "meta",
+    permission: "metrics:read",
+    success: 200,
+  }),
+  listNotificationChannels: op({ method: "GET", path: "/api/v1/notification-channels", summary: "List notification channels (never their secrets)", tag: "notifications", permission: "notifications:manage", success: 200 }),
+  createNotificationChannel: op({
+    method: "POST",
+    path: "/api/v1/notification-channels",
+    summary:
+      "Create a webhook channel ({ kind: webhook, name, url, secret? }: answers the HMAC signing secret once) or an email channel ({ kind: email, name, host, port, security: tls|starttls|none, username?, password?, from, to[] }). Webhook requests: see the NotificationEvent webhook",
+    tag: "notifications",
+    permission: "notifications:manage",
+    body: ZNotificationChannelInput,
+    success: 201,
+  }),
+  updateNotificationChannel: op({ method: "PATCH", path: "/api/v1/notification-channels/{id}", summary: "Enable or disable a channel", tag: "notifications", permission: "notifications:manage", body: ZSetEnabled, success: 200 }),
+  deleteNotificationChannel: op({ method: "DELETE", path: "/api/v1/notification-channels/{id}", summary: "Delete a channel that no rule uses (with its delivery log)", tag: "notifications", permission: "notifications:manage", success: 200 }),
+  testNotificationChannel: op({ method: "POST", path: "/api/v1/notification-channels/{id}/test", summary: "Send a test event (type test) through the channel; answers { ok, attempts, statusCode?, error? }", tag: "notifications", permission: "notifications:manage", success: 200 }),
+  listNotificationRules: op({ method: "GET", path: "/api/v1/notification-rules", summary: "List alert rules", tag: "notifications", permission: "notifications:manage", success: 200 }),
+  createNotificationRule: op({
+    method: "POST",
+    path: "/api/v1/notification-rules",
+    summary:
+      "Create an alert rule: kind certificate-expiry (thresholds in days, default [30,7,1]; tag / caId filters), certificate-expired, signer-expiry (CA certificates by thresholds, OCSP responder not renewed, CRL not re-signed), revocation, est-refusals (spikeCount within windowMinutes); digest: one message a day instead of one per match",
+    tag: "notifications",
+    permission: "notifications:manage",
+    body: ZNotificationRuleInput,
+    success: 201,
+  }),
+  updateNotificationRule: op({ method: "PATCH", path: "/api/v1/notification-rules/{id}", summary: "Enable or disable a rule", tag: "notifications", permission: "notifications:manage", body: ZSetEnabled, success: 200 }),
+  deleteNotificationRule: op({ method: "DELETE", path: "/api/v1/notification-rules/{id}", summary: "Delete a rule (and its record of fired alerts)", tag: "notifications", permission: "notifications:manage", success: 200 }),
+  listNotificationDeliveries: op({
+    method: "GET",
+    path: "/api/v1/notification-deliveries",
+    summary: "The delivery log: every attempt with outcome, HTTP or SMTP status, duration and error, newest first",
+    tag: "notifications",
+    permission: "notifications:manage",
+    query: ZDeliveryQuery,
     success: 200,
   }),
 } satisfies Record<string, Operation>;

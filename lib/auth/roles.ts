@@ -2,7 +2,7 @@
 // (lib/auth/action.ts for server actions, lib/api/route.ts for REST), and services check again.
 import { AppError } from "../errors";
 
-export const ROLES = ["admin", "operator", "viewer", "broker"] as const;
+export const ROLES = ["admin", "operator", "viewer", "broker", "metrics"] as const;
 export type Role = (typeof ROLES)[number];
 
 export const PERMISSIONS = [
@@ -19,6 +19,8 @@ export const PERMISSIONS = [
   "users:manage",
   "tokens:manage",
   "broker:read",
+  "metrics:read",
+  "notifications:manage",
 ] as const;
 export type Permission = (typeof PERMISSIONS)[number];
 
@@ -29,7 +31,9 @@ const GRANTS: Record<Role, ReadonlySet<Permission>> = {
   operator: new Set<Permission>([...READ, "devices:write", "certificates:write", "psk:write"]),
   viewer: new Set<Permission>(READ),
   // Brokers fetch what they need to check devices and nothing else.
-  broker: new Set<Permission>(["broker:read"]),
+  broker: new Set<Permission>(["broker:read", "metrics:read"]),
+  // Prometheus: GET /metrics and nothing else.
+  metrics: new Set<Permission>(["metrics:read"]),
 };
 
 export function isRole(value: unknown): value is Role {

@@ -6,6 +6,7 @@ import { toPem } from "../pki";
 import { getServedCrl, issuingCaIds } from "../services/crl";
 import { caBundle, caChainPem, findCaBySlug } from "../services/cas";
 import { answerOcsp, cachedOcspAnswer, type OcspAnswer } from "../services/ocsp";
+import { countOcspAnswer } from "../services/metrics";
 import { decodeOcspGetPath, ocspErrorResponse, OcspRequestError } from "../pki/ocsp";
 import type { BrokerHandler } from "./types";
 
@@ -151,7 +152,13 @@ function sendOcsp(res: ServerResponse, answer: OcspAnswer, method: string) {
   res.end(answer.body);
 }
 
-const malformedAnswer = (e: unknown): OcspAnswer => ({ body: ocspErrorResponse(e instanceof OcspRequestError ? e.status : "malformedRequest") });
+/** An error answered here, before the OCSP service saw a request (counted for the metrics here too). */
+function malformedAnswer(e?: unknown): OcspAnswer {
+  const status = e instanceof OcspRequestError ? e.status : "malformedRequest";
+  const answer = { body: ocspErrorResponse(status), status };
+  countOcspAnswer(answer, "miss");
+  return answer;
+}
 
 /** The request body, or null past `limit` bytes (declared or actual). */
 function readBody(req: IncomingMessage, limit: number): Promise<Buffer | null> {
@@ -202,10 +209,10 @@ async function serveOcsp(req: IncomingMessage, res: ServerResponse, rest: string
     } catch (e) {
       return sendOcsp(res, malformedAnswer(e), "GET");
     }
-    if (der.length > OCSP_MAX_BODY) return sendOcsp(res, { body: ocspErrorResponse("malformedRequest") }, "GET");
+    if (der.length > OCSP_MAX_BODY) return sendOcsp(res, malformedAnswer(), "GET");
     return sendOcsp(res, await answerOcsp(slug, der, path), "GET");
   }
-  if (req.method === "GET" && slash === -1) return sendOcsp(res, { body: ocspErrorResponse("malformedRequest") }, "GET");
+  if (req.method === "GET" && slash === -1) return sendOcsp(res, malformedAnswer(), "GET");
   methodNotAllowed(res, "GET, POST");
 }
 

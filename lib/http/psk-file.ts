@@ -2,32 +2,14 @@
 // handler that the custom server dispatches before Next (brokers poll it; see DESIGN "Serving").
 // Bearer token with broker:read (role broker or admin); strong ETag + If-None-Match → 304, so
 // broker-sync downloads and reinstalls only changes. The body holds live keys: never log it.
-import type { ServerResponse } from "node:http";
-import { AppError, ERROR_TITLES } from "../errors";
+import { AppError } from "../errors";
 import { toAppError } from "../error-mapping";
-import { authorize } from "../auth/roles";
-import { authenticateToken } from "../services/tokens";
+import { bearerActor, sendProblem } from "./problem";
 import { getPskFile } from "../services/psk";
 import { ZPskFileQuery } from "../validation/psk";
 import type { BrokerHandler } from "./types";
 
 export const PSK_FILE_PATH = "/api/v1/broker/psk-file";
-
-/** Same body as lib/api/problem.ts (RFC 9457), written to a Node response. */
-function sendProblem(res: ServerResponse, instance: string, err: AppError, status = err.status, title = ERROR_TITLES[err.code], extraHeaders: Record<string, string> = {}) {
-  const body: Record<string, unknown> = {
-    type: `https://certfleet.dev/problems/${err.code.toLowerCase().replace(/_/g, "-")}`,
-    title,
-    status,
-    detail: err.message,
-    code: err.code,
-    instance,
-  };
-  if (err.fieldErrors.length) body.errors = err.fieldErrors;
-  const headers: Record<string, string> = { "content-type": "application/problem+json", "cache-control": "no-store", ...extraHeaders };
-  if (status === 401) headers["www-authenticate"] = 'Bearer realm="certfleet"';
-  res.writeHead(status, headers).end(JSON.stringify(body));
-}
 
 /** RFC 9110 13.1.2: If-None-Match uses the weak comparison; "*" matches any current representation. */
 function matchesIfNoneMatch(header: string | undefined, etag: string): boolean {
@@ -43,12 +25,7 @@ export const pskFileHandler: BrokerHandler = async (req, res, url) => {
       sendProblem(res, instance, new AppError("BAD_REQUEST", "Use GET or HEAD"), 405, "Method not allowed", { allow: "GET, HEAD" });
       return;
     }
-    const header = req.headers.authorization;
-    if (!header) throw new AppError("UNAUTHENTICATED", "Send a broker API token as 'Authorization: Bearer <token>'");
-    const match = /^Bearer\s+(\S+)$/i.exec(header);
-    const actor = match ? await authenticateToken(match[1]) : null;
-    if (!actor) throw new AppError("UNAUTHENTICATED", "The bearer token is invalid, expired or revoked");
-    authorize(actor, "broker:read");
+    const actor = await bearerActor(req, "broker:read", "a broker API token");
 
     const parsed = ZPskFileQuery.safeParse(Object.fromEntries(url.searchParams));
     if (!parsed.success) {

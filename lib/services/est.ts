@@ -22,6 +22,7 @@ import { certsOnlyCms, findClientCertificateIssuer, readEstCsrBody, subjectField
 import { parseCrlInfo, readCrlEntries, verifyCrlSignature } from "../pki/crl-reader";
 import { bytesEqual, parseCertificateParts } from "../pki/der";
 import { ZDeviceName } from "../validation/common";
+import { countOutcome, processMetrics } from "./metrics";
 import type { TBootstrapCaInput, TBootstrapCrlInput, TCaEstSettings, TEnrollmentSecretInput } from "../validation/est";
 
 // ---------------------------------------------------------------------------------------------
@@ -332,7 +333,16 @@ function sign(ca: CaRecord, deviceName: string, key: IssuedKey, old?: { profile:
 }
 
 /** POST simpleenroll: by one-time secret (HTTP Basic) or by a bootstrap certificate (TLS). */
-export async function estEnroll(label: string | undefined, credentials: EstCredentials, body: Buffer): Promise<EstIssued> {
+export function estEnroll(label: string | undefined, credentials: EstCredentials, body: Buffer): Promise<EstIssued> {
+  return countEst("simpleenroll", enroll(label, credentials, body));
+}
+
+/** EST outcomes for the metrics: success, refused (an answered AppError: auth, policy, bad CSR) or error. */
+function countEst<T>(operation: "simpleenroll" | "simplereenroll" | "serverkeygen", work: Promise<T>): Promise<T> {
+  return countOutcome((outcome) => processMetrics().est.inc({ operation, outcome }), work, undefined, (e) => (e instanceof AppError && e.status < 500 ? "refused" : "error"));
+}
+
+async function enroll(label: string | undefined, credentials: EstCredentials, body: Buffer): Promise<EstIssued> {
   const ca = await estCa(label);
   if (credentials.basic) return enrollBySecret(ca, credentials, credentials.basic, body);
   if (credentials.clientCertificate) return enrollByBootstrap(ca, credentials, credentials.clientCertificate, body);
@@ -344,11 +354,15 @@ export async function estEnroll(label: string | undefined, credentials: EstCrede
  * as simplereenroll when the client certificate is the device's CertFleet certificate; the
  * certificate certifies a key generated here, returned once beside it and never stored.
  */
-export async function estServerKeygen(label: string | undefined, credentials: EstCredentials, body: Buffer): Promise<EstIssued> {
+export function estServerKeygen(label: string | undefined, credentials: EstCredentials, body: Buffer): Promise<EstIssued> {
+  return countEst("serverkeygen", serverKeygen(label, credentials, body));
+}
+
+async function serverKeygen(label: string | undefined, credentials: EstCredentials, body: Buffer): Promise<EstIssued> {
   if (credentials.basic) return enrollBySecret(await estCa(label), credentials, credentials.basic, body, true);
   if (credentials.clientCertificate) {
     const ours = await db().certificate.findUnique({ where: { fingerprint: fingerprintSha256(credentials.clientCertificate) }, select: { deviceId: true, profile: true } });
-    if (ours?.deviceId && ours.profile !== "ocsp-responder") return estReenroll(label, credentials, body, true);
+    if (ours?.deviceId && ours.profile !== "ocsp-responder") return reenroll(label, credentials, body, true);
     return enrollByBootstrap(await estCa(label), credentials, credentials.clientCertificate, body, true);
   }
   throw new AppError("UNAUTHENTICATED", "EST serverkeygen needs a one-time secret (HTTP Basic) or a client certificate");
@@ -461,7 +475,11 @@ async function enrollByBootstrap(ca: CaRecord, credentials: EstCredentials, der:
 }
 
 /** POST simplereenroll: the TLS client certificate is the device's current CertFleet certificate. */
-export async function estReenroll(label: string | undefined, credentials: EstCredentials, body: Buffer, generate = false): Promise<EstIssued> {
+export function estReenroll(label: string | undefined, credentials: EstCredentials, body: Buffer): Promise<EstIssued> {
+  return countEst("simplereenroll", reenroll(label, credentials, body));
+}
+
+async function reenroll(label: string | undefined, credentials: EstCredentials, body: Buffer, generate = false): Promise<EstIssued> {
   const route = generate ? "serverkeygen" : "simplereenroll";
   const der = credentials.clientCertificate;
   if (!der) throw new AppError("UNAUTHENTICATED", "Re-enrollment needs the current certificate as the TLS client certificate");

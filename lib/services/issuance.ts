@@ -21,6 +21,7 @@ import type { AuditEntry } from "./audit-chain";
 import { caUrls } from "./cas";
 import { deviceGone, supersededMeanwhile, missingDistributionPoints, withDistributionPoints, type IssuedItem, type NewCertificateRow } from "./issuance-sqlite";
 import { storeIssuedBatch, type CertificateRow } from "./issuance-store";
+import { countOutcome, processMetrics } from "./metrics";
 
 export type { IssuedItem, EstEnrolledBy } from "./issuance-sqlite";
 export type { CertificateRow } from "./issuance-store";
@@ -76,7 +77,14 @@ export function issueAuditDetails(row: NewCertificateRow, caSlug: string, extra:
  * same row, pointer and distribution points as the direct writer. Throws INVALID_STATE when the
  * device is no longer active.
  */
-export async function recordIssuedInTx(tx: Tx, item: IssuedItem): Promise<CertificateRow> {
+const countIssued = (outcome: string) => processMetrics().issuance.inc({ outcome });
+
+export function recordIssuedInTx(tx: Tx, item: IssuedItem): Promise<CertificateRow> {
+  // Counted when written in the caller's transaction (a later rollback of it is not uncounted).
+  return countOutcome(countIssued, writeIssuedInTx(tx, item));
+}
+
+async function writeIssuedInTx(tx: Tx, item: IssuedItem): Promise<CertificateRow> {
   const row = await tx.certificate.create({ data: item.row });
   const pointed = await tx.device.updateMany({ where: { id: item.row.deviceId, status: "active" }, data: { currentCertId: row.id, certNotAfter: row.notAfter } });
   if (pointed.count !== 1) throw deviceGone();
@@ -97,7 +105,11 @@ export async function recordIssuedInTx(tx: Tx, item: IssuedItem): Promise<Certif
  * one revoker. Returns null — having written nothing — when the old certificate was no longer
  * active; the caller says what that means for it. The caller announces revokeOld's CA after commit.
  */
-export async function recordSuccessorInTx(tx: Tx, oldId: string, item: IssuedItem, options: { revokeOld: boolean; at: Date }): Promise<CertificateRow | null> {
+export function recordSuccessorInTx(tx: Tx, oldId: string, item: IssuedItem, options: { revokeOld: boolean; at: Date }): Promise<CertificateRow | null> {
+  return countOutcome((outcome) => processMetrics().renewal.inc({ outcome }), writeSuccessorInTx(tx, oldId, item, options), (row) => (row ? "success" : "conflict"));
+}
+
+async function writeSuccessorInTx(tx: Tx, oldId: string, item: IssuedItem, options: { revokeOld: boolean; at: Date }): Promise<CertificateRow | null> {
   const claimed = await tx.certificate.updateMany({ where: { id: oldId, status: "active" }, data: { status: "superseded" } });
   if (claimed.count !== 1) return null;
   const created = await recordIssuedInTx(tx, { ...item, supersedes: undefined });
@@ -141,13 +153,14 @@ const state = (g.__certfleetIssueQueue ??= { queue: [], running: false });
 
 /** Commits one issuance in its own transaction, grouped with concurrent ones. */
 export function commitIssued(item: IssuedItem): Promise<CertificateRow> {
-  return new Promise((resolve, reject) => {
+  const committed = new Promise<CertificateRow>((resolve, reject) => {
     state.queue.push({ ...item, resolve, reject });
     if (!state.running) {
       state.running = true;
       setImmediate(drain);
     }
   });
+  return countOutcome(countIssued, committed);
 }
 
 async function drain() {

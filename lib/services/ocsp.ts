@@ -15,6 +15,7 @@ import { authorize, SYSTEM_ACTOR, type Actor } from "../auth/roles";
 import { revocationEventCount } from "../events";
 import type { RevocationSnapshot } from "../events";
 import { appendAudit } from "./audit";
+import { countOcspAnswer } from "./metrics";
 import { caSigner, caUrls, type CaRecord } from "./cas";
 import { exportPkcs8, exportSpki, generateKeyPair, issueCertificate, localSigner, openSecret, sealSecret, type Signer } from "../pki";
 import { buildOcspResponse, issuerMatcher, ocspCacheKey, ocspErrorResponse, OcspRequestError, parseOcspRequest, type OcspCertId, type OcspCertStatus } from "../pki/ocsp";
@@ -66,6 +67,8 @@ interface CachedAnswer {
 
 export interface OcspAnswer {
   readonly body: Uint8Array;
+  /** For the metrics: the certificate status (good | revoked | unknown | multiple) or the error response status. */
+  readonly status?: string;
   /** Present for successful, nonce-less answers that HTTP caches may keep until nextUpdate. */
   readonly cache?: { readonly producedAt: Date; readonly nextUpdate: Date };
 }
@@ -245,7 +248,9 @@ export function cachedOcspAnswer(slug: string, request: Uint8Array | string): Oc
   let hit: CachedAnswer | undefined;
   if (typeof request === "string") hit = request.length <= RAW_GET_KEY_MAX ? ctx.rawGet.get(request) : undefined;
   else hit = request.length <= RAW_POST_KEY_MAX ? ctx.raw.get(rawKeyOf(request)) : undefined;
-  return hit && Date.now() < hit.refreshAt ? hit.answer : null;
+  if (!hit || Date.now() >= hit.refreshAt) return null;
+  countOcspAnswer(hit.answer, "hit");
+  return hit.answer;
 }
 
 /**
@@ -254,6 +259,13 @@ export function cachedOcspAnswer(slug: string, request: Uint8Array | string): Oc
  * path the request came in by GET, remembered with a cacheable answer for cachedOcspAnswer.
  */
 export async function answerOcsp(slug: string, requestDer: Uint8Array, getPath?: string): Promise<OcspAnswer> {
+  const served = { hit: false };
+  const answer = await answerOcspRequest(slug, requestDer, getPath, served);
+  countOcspAnswer(answer, served.hit ? "hit" : "miss");
+  return answer;
+}
+
+async function answerOcspRequest(slug: string, requestDer: Uint8Array, getPath: string | undefined, served: { hit: boolean }): Promise<OcspAnswer> {
   const rawKey = requestDer.length <= RAW_POST_KEY_MAX ? rawKeyOf(requestDer) : null;
   const getKey = getPath !== undefined && getPath.length <= RAW_GET_KEY_MAX ? getPath : null;
   const ready = state.ready.get(slug);
@@ -261,6 +273,7 @@ export async function answerOcsp(slug: string, requestDer: Uint8Array, getPath?:
     const hit = ready.raw.get(rawKey);
     if (hit && Date.now() < hit.refreshAt) {
       if (getKey) remember(ready.rawGet, getKey, hit);
+      served.hit = true;
       return hit.answer;
     }
   }
@@ -268,14 +281,14 @@ export async function answerOcsp(slug: string, requestDer: Uint8Array, getPath?:
   try {
     request = parseOcspRequest(requestDer);
   } catch (e) {
-    if (e instanceof OcspRequestError) return { body: ocspErrorResponse(e.status) };
-    return { body: ocspErrorResponse("malformedRequest") };
+    if (e instanceof OcspRequestError) return { body: ocspErrorResponse(e.status), status: e.status };
+    return { body: ocspErrorResponse("malformedRequest"), status: "malformedRequest" };
   }
   try {
     // The loaded context directly when there is one: no promise to wait for on the hot path.
     const ctx = ready ?? (await context(slug));
     // RFC 5019: a responder answers "unauthorized" for issuers it does not serve.
-    if (!ctx || !request.requests.every((r) => ctx.matches(r))) return { body: ocspErrorResponse("unauthorized") };
+    if (!ctx || !request.requests.every((r) => ctx.matches(r))) return { body: ocspErrorResponse("unauthorized"), status: "unauthorized" };
     if (ctx.staleMark !== 0) await syncVersion(ctx);
     if (ctx.responder.notAfter.getTime() - Date.now() <= RESPONDER_ROTATE_MS) {
       const ca = await db().certificateAuthority.findUniqueOrThrow({ where: { id: ctx.caId } });
@@ -292,6 +305,7 @@ export async function answerOcsp(slug: string, requestDer: Uint8Array, getPath?:
       if (hit && now < hit.refreshAt) {
         if (rawKey) remember(ctx.raw, rawKey, hit);
         if (getKey) remember(ctx.rawGet, getKey, hit);
+        served.hit = true;
         return hit.answer;
       }
     }
@@ -307,9 +321,10 @@ export async function answerOcsp(slug: string, requestDer: Uint8Array, getPath?:
       nonce: request.nonce,
       responses: request.requests.map((r) => ({ certId: r, status: statuses.get(r.serialHex) ?? { type: "unknown" }, thisUpdate: producedAt, nextUpdate })),
     });
+    const status = request.requests.length === 1 ? (statuses.get(request.requests[0].serialHex)?.type ?? "unknown") : "multiple";
     // "unknown" is never kept: the serial may be issued a moment later and must then be "good".
-    if (!cacheable || statuses.get(request.requests[0].serialHex)?.type === "unknown") return { body: der };
-    const answer: OcspAnswer = { body: der, cache: { producedAt, nextUpdate } };
+    if (!cacheable || status === "unknown") return { body: der, status };
+    const answer: OcspAnswer = { body: der, status, cache: { producedAt, nextUpdate } };
     // Only cache what was produced from the current version (a revocation may have landed meanwhile).
     if (trusted && ctx.epoch === epoch && ctx.staleMark === 0) {
       const entry = { answer, refreshAt: producedAt.getTime() + RESPONSE_VALIDITY_MS / 2 };
@@ -320,7 +335,7 @@ export async function answerOcsp(slug: string, requestDer: Uint8Array, getPath?:
     return answer;
   } catch (e) {
     console.error("[certfleet] OCSP internal error:", e instanceof Error ? e.message : e);
-    return { body: ocspErrorResponse("internalError") };
+    return { body: ocspErrorResponse("internalError"), status: "internalError" };
   }
 }
 

@@ -5,7 +5,8 @@
 // broker endpoints at once. Nothing else bumps revocationVersion for a status change.
 import type { Tx } from "../db";
 import { emitRevocationChanged } from "../events";
-import { REVOCATION_REASONS } from "../pki/revocation-reasons";
+import { REVOCATION_REASONS, REVOCATION_REASON_NAMES } from "../pki/revocation-reasons";
+import { processMetrics } from "./metrics";
 
 async function bumpRevocationVersions(tx: Tx, caIds: Iterable<string>): Promise<string[]> {
   const changed = [...new Set(caIds)];
@@ -40,6 +41,8 @@ export async function revokeInTx(tx: Tx, certificateIds: string[], reason: numbe
   }
   // The device no longer has a valid current certificate: it leaves the expiry views.
   await tx.device.updateMany({ where: { currentCertId: { in: certificateIds } }, data: { certNotAfter: null } });
+  // Counted when written in the caller's transaction (a later rollback of it is not uncounted).
+  if (count) processMetrics().revocation.inc({ reason: REVOCATION_REASON_NAMES[reason] ?? String(reason) }, count);
   return { count, caIds: count ? await bumpRevocationVersions(tx, certificates.map((c) => c.caId)) : [] };
 }
 

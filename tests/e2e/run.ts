@@ -3,6 +3,9 @@
 // Database checks read the same SQLite file through Prisma with conditions written here, not the
 // app's own query helpers, so a wrong predicate in the app cannot agree with itself.
 import { execFileSync } from "node:child_process";
+import { createHmac } from "node:crypto";
+import http from "node:http";
+import type { AddressInfo } from "node:net";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { crc32 } from "node:zlib";
 import { tmpdir } from "node:os";
@@ -390,6 +393,51 @@ test("viewer: no Renew/Revoke controls, and a forged server action is refused", 
     assertEqual((await db().certificate.findUniqueOrThrow({ where: { id: device.currentCertId! } })).status, "active", "certificate untouched");
   } finally {
     await viewerCtx.close();
+  }
+});
+
+test("notifications: a webhook channel shows its secret once, Send test reaches a real receiver that checks the signature, a rule is listed", async () => {
+  const received: { signature: string; body: string }[] = [];
+  const receiver = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on("data", (c) => chunks.push(c));
+    req.on("end", () => {
+      received.push({ signature: String(req.headers["x-certfleet-signature"] ?? ""), body: Buffer.concat(chunks).toString("utf8") });
+      res.writeHead(204).end();
+    });
+  });
+  await new Promise<void>((r) => receiver.listen(0, "127.0.0.1", r));
+  try {
+    const url = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`;
+    await page.goto("/settings");
+    await page.getByTestId("new-channel").click();
+    const dialog = page.getByRole("dialog");
+    await dialog.getByLabel("Name").fill("e2e-hook");
+    await dialog.getByLabel("URL").fill(url);
+    await screenshot(page, "a11y-dialog-new-channel");
+    await dialog.getByRole("button", { name: "Create channel" }).click();
+    const secret = (await dialog.getByTestId("channel-secret").textContent())?.trim() ?? "";
+    assert(/^whsec_/.test(secret), `the secret is shown once (${secret.slice(0, 6)}…)`);
+    await dialog.getByRole("button", { name: "Done" }).click();
+    const row = page.locator('tr[data-channel="e2e-hook"]');
+    await row.waitFor();
+    assert(!(await page.content()).includes(secret), "the secret is not on the page any more");
+    await row.getByRole("button", { name: "Send test" }).click();
+    await page.getByText("Test sent to e2e-hook").waitFor();
+    assertEqual(received.length, 1, "requests at the receiver");
+    const m = /^t=(\d+),v1=([0-9a-f]{64})$/.exec(received[0].signature);
+    assert(m, `signature header: ${received[0].signature}`);
+    assertEqual(m[2], createHmac("sha256", secret).update(`${m[1]}.${received[0].body}`).digest("hex"), "HMAC-SHA256 over t.body");
+    await page.locator('[data-testid="deliveries-table"] tr[data-delivery-outcome="success"]').first().waitFor();
+
+    await page.getByTestId("new-rule").click();
+    await dialog.getByLabel("Name").fill("e2e-expiry");
+    await dialog.getByRole("button", { name: "Create rule" }).click();
+    await page.locator('tr[data-rule="e2e-expiry"]').waitFor();
+    assertEqual(await db().notificationRule.count({ where: { name: "e2e-expiry", kind: "certificate-expiry", thresholds: "[30,7,1]" } }), 1, "the rule in the database");
+    await screenshot(page, "14-notifications");
+  } finally {
+    await new Promise((r) => receiver.close(r));
   }
 });
 

@@ -7,7 +7,9 @@ import { PageHeader } from "@/components/ui/page-header";
 import { Card, CardBody, CardHeader } from "@/components/ui/card";
 import { UsersPanel } from "@/components/settings/users-panel";
 import { TokensPanel } from "@/components/settings/tokens-panel";
+import { NotificationsSection } from "@/components/alerts/notifications-section";
 import { createTokenAction, createUserAction, revokeTokenAction, updateUserAction } from "./actions";
+import * as notificationActions from "./notification-actions";
 import { requireActor } from "../require-actor";
 
 export const metadata: Metadata = { title: "Settings" };
@@ -21,7 +23,7 @@ export default async function SettingsPage() {
   const now = Date.now();
   return (
     <>
-      <PageHeader title="Settings" description="Who may sign in, and the tokens programs use." />
+      <PageHeader title="Settings" description="Who may sign in, the tokens programs use, and where alerts go." />
       <div className="space-y-4">
         <Card aria-labelledby="account">
           <CardHeader id="account" title="Your account" />
@@ -45,6 +47,7 @@ export default async function SettingsPage() {
             <TokensPanel actions={{ create: createTokenAction, revoke: revokeTokenAction }} tokens={tokens} publicUrl={config().publicUrl} nowMs={now} />
           </Card>
         )}
+        {can(actor.role, "notifications:manage") && <NotificationsSection actor={actor} actions={notificationActions} nowMs={now} />}
       </div>
     </>
   );
