@@ -18,6 +18,7 @@ import { tagClientAddress } from "./lib/auth/client-ip";
 import { appHeaders, arrivedOverHttps, BROKER_HEADERS } from "./lib/http/security-headers";
 import { restrictNewFiles } from "./lib/data-files";
 import { startRevocationState } from "./lib/services/revocation-state";
+import { startBrokerSessions } from "./lib/services/broker-sessions";
 import { ensureAllResponders } from "./lib/services/ocsp";
 import { loadTlsIdentity, tlsNeedsRenewal, TLS_OPTIONS } from "./lib/services/tls";
 
@@ -61,6 +62,7 @@ async function main() {
   // endpoints still start and serve what is stored.
   await ensureAllResponders().catch((e) => console.error("[certfleet] OCSP responder renewal failed:", e instanceof Error ? e.message : e));
   const stopRevocationState = startRevocationState();
+  const stopBrokerSessions = startBrokerSessions();
 
   const headers = { http: appHeaders({ https: false, dev }), https: appHeaders({ https: true, dev }) };
   const onRequest: http.RequestListener = (req, res) => {
@@ -125,6 +127,7 @@ async function main() {
 
   const shutdown = () => {
     stopRevocationState();
+    stopBrokerSessions();
     server.close();
     secure.close();
     setTimeout(() => process.exit(0), 200).unref();

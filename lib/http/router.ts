@@ -1,12 +1,15 @@
-// Which requests the custom server answers itself, before Next: the broker endpoints and EST.
+// Which requests the custom server answers itself, before Next: the broker endpoints, the brokers'
+// auth backend and EST.
 import type { BrokerHandler } from "./types";
 import { pkiHandler } from "./pki";
 import { pskFileHandler, PSK_FILE_PATH } from "./psk-file";
 import { estHandler, EST_PREFIX } from "./est";
+import { brokerAuthHandler, BROKER_AUTH_PREFIX } from "./broker-auth";
 
 export function brokerRoute(pathname: string): BrokerHandler | null {
   if (pathname.startsWith("/pki/")) return pkiHandler;
   if (pathname === PSK_FILE_PATH) return pskFileHandler;
   if (pathname.startsWith(EST_PREFIX)) return estHandler;
+  if (pathname.startsWith(BROKER_AUTH_PREFIX)) return brokerAuthHandler;
   return null;
 }
