@@ -15,6 +15,8 @@ import { KpiCard } from "@/components/overview/kpi-card";
 import { ExpiryChart } from "@/components/overview/expiry-chart";
 import { CrlFreshnessTable } from "@/components/overview/crl-freshness";
 import { AuditList } from "@/components/audit/audit-list";
+import { listBrokers } from "@/lib/services/brokers";
+import { BrokerHealthCard } from "@/components/brokers/broker-health-card";
 import { requireActor } from "./require-actor";
 
 export const metadata: Metadata = { title: "Overview" };
@@ -32,6 +34,7 @@ export default async function OverviewPage() {
     can(actor.role, "audit:read") ? listAuditEvents(actor, { limit: 8 }) : Promise.resolve([]),
   ]);
   const inWeeks = timeline.weeks.reduce((s, w) => s + w.count, 0);
+  const brokers = await listBrokers(actor).catch(() => []);
   const names = await deviceNames(actor, events.filter((e) => e.targetType === "device" && e.targetId).map((e) => e.targetId!));
 
   return (
@@ -96,6 +99,7 @@ export default async function OverviewPage() {
           )}
         </Card>
       </div>
+      <BrokerHealthCard brokers={brokers} now={now} />
     </>
   );
 }

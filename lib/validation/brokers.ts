@@ -73,11 +73,11 @@ export const ZTopicPolicyForm = z.object({
   subscribe: z.preprocess(lines, z.array(ZTopicFilter).max(32)),
 });
 
-const emptyToUndefined = (v: unknown) => (v === "" || v === null ? undefined : v);
-export const ZNewBrokerForm = z.object({
-  name: z.string(),
-  kind: z.string(),
-  adminUrl: z.preprocess(emptyToUndefined, z.string().optional()),
-  adminUsername: z.preprocess(emptyToUndefined, z.string().optional()),
-  adminPassword: z.preprocess(emptyToUndefined, z.string().optional()),
-});
+/** The registration form: empty fields mean "not given". */
+export const ZNewBrokerForm = z.preprocess(
+  (v) => (v && typeof v === "object" ? Object.fromEntries(Object.entries(v).filter(([, x]) => x !== "" && x !== null)) : v),
+  ZNewBroker,
+);
+
+export const ZBrokerId = z.object({ id: z.string().min(1).max(64).regex(/^[A-Za-z0-9_-]+$/, "Not a valid id") });
+export const ZDeviceTopicPolicyForm = ZTopicPolicyForm.extend({ deviceId: z.string().min(1).max(64).regex(/^[A-Za-z0-9_-]+$/, "Not a valid id") });
