@@ -25,6 +25,9 @@ export const BROKER_SYNC_USAGE = `usage: certfleet broker-sync --url URL --out D
   --reload-cmd "…"      run this shell command when a file changed
   --psk | --no-psk      require the PSK file / never fetch it (default: fetch it when the server
                         has one; required once DIR/${OUTPUT_FILES.psk} exists)
+  --report-url URL      the broker's auth-backend URL as shown when it was registered (or env
+                        CERTFLEET_BROKER_AUTH_URL): each successful run is reported there, for
+                        the broker's health in CertFleet
   --once                one run, exit non-zero on any failure (the default without --interval)
   --interval 5m         run forever at this period; failures are logged and retried next tick`;
 
@@ -55,6 +58,7 @@ export function parseBrokerSyncArgs(argv: string[], env: Readonly<Record<string,
         "no-psk": { type: "boolean" },
         "accept-new-root": { type: "boolean" },
         "allow-http": { type: "boolean" },
+        "report-url": { type: "string" },
       },
     }));
   } catch (e) {
@@ -104,6 +108,7 @@ export function parseBrokerSyncArgs(argv: string[], env: Readonly<Record<string,
       reload,
       acceptNewRoot: values["accept-new-root"] === true,
       allowHttp: values["allow-http"] === true,
+      reportUrl: values["report-url"] ?? (env.CERTFLEET_BROKER_AUTH_URL || undefined),
     },
     intervalMs,
   };

@@ -10,7 +10,7 @@ import { Table, THead, Th, Tr, Td } from "@/components/ui/table";
 import { BROKER_KIND_LABELS, brokerHealth, type BrokerHealthRow } from "./broker-health";
 
 function When({ at, now }: { at: Date | null; now: Date }) {
-  return at ? <span title={formatDateTime(at)}>{relativeTime(at, now)}</span> : <span className="text-zinc-400">never</span>;
+  return at ? <span title={formatDateTime(at)}>{relativeTime(at, now)}</span> : <span className="text-zinc-500">never</span>;
 }
 
 export function BrokerHealthCard({ brokers, now }: { brokers: BrokerHealthRow[]; now: Date }) {
@@ -48,7 +48,7 @@ export function BrokerHealthCard({ brokers, now }: { brokers: BrokerHealthRow[];
                   <Td className="text-xs text-zinc-600"><When at={b.lastAuthAt} now={now} /></Td>
                   <Td className="text-xs text-zinc-600">
                     <When at={b.lastKickAt} now={now} />
-                    {b.kickCount > 0 && <span className="text-zinc-400"> · {b.kickCount} in total</span>}
+                    {b.kickCount > 0 && <span className="text-zinc-500"> · {b.kickCount} in total</span>}
                   </Td>
                 </Tr>
               );

@@ -1,18 +1,11 @@
 // What a broker's health row shows, shared by the overview card and the brokers page.
 import type { Tone } from "@/components/ui/badge";
+import type { BrokerView } from "@/lib/services/brokers";
 
-export interface BrokerHealthRow {
-  id: string;
-  name: string;
-  kind: string;
-  canCloseSessions: boolean;
-  lastSyncAt: Date | null;
-  lastAuthAt: Date | null;
-  lastKickAt: Date | null;
-  kickCount: number;
-  lastKickError: string | null;
-  lastKickErrorAt: Date | null;
-}
+export type BrokerHealthRow = Pick<
+  BrokerView,
+  "id" | "name" | "kind" | "canCloseSessions" | "lastSyncAt" | "lastAuthAt" | "lastKickAt" | "kickCount" | "lastKickError" | "lastKickErrorAt"
+>;
 
 export const BROKER_KIND_LABELS: Record<string, string> = { rabbitmq: "RabbitMQ", emqx: "EMQX", mosquitto: "Mosquitto" };
 

@@ -29,7 +29,7 @@ export interface BrokerActions {
 }
 
 function when(at: Date | null, now: Date) {
-  return at ? <span title={formatDateTime(at)}>{relativeTime(at, now)}</span> : <span className="text-zinc-400">never</span>;
+  return at ? <span title={formatDateTime(at)}>{relativeTime(at, now)}</span> : <span className="text-zinc-500">never</span>;
 }
 
 export function BrokersPanel({ brokers, actions, canManage, publicUrl, nowMs }: { brokers: BrokerRow[]; actions: BrokerActions; canManage: boolean; publicUrl: string; nowMs: number }) {
@@ -101,7 +101,7 @@ export function BrokersPanel({ brokers, actions, canManage, publicUrl, nowMs }: 
                     </td>
                     <td className="px-3 py-2 text-xs text-zinc-600">{when(b.lastSyncAt, now)}</td>
                     <td className="px-3 py-2 text-xs text-zinc-600">{when(b.lastAuthAt, now)}</td>
-                    <td className="px-3 py-2 text-xs text-zinc-600">{when(b.lastKickAt, now)}{b.kickCount > 0 && <span className="text-zinc-400"> · {b.kickCount}</span>}</td>
+                    <td className="px-3 py-2 text-xs text-zinc-600">{when(b.lastKickAt, now)}{b.kickCount > 0 && <span className="text-zinc-500"> · {b.kickCount}</span>}</td>
                     <td className="px-3 py-2 text-right">
                       {canManage && <Button size="xs" variant="outline-destructive" onClick={() => setRemoving(b)}>Remove…</Button>}
                     </td>

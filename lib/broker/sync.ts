@@ -9,7 +9,7 @@ import { CLOCK_SKEW_MS } from "../pki/validity";
 import { toPem } from "../pki/pem";
 import { opensslNameHash } from "../pki/name-hash";
 import { OUTPUT_FILES, readFileIfExists, writeFileAtomic, type OutputFile } from "./files";
-import { displayUrl, fetchConditional, type FetchResult } from "./http";
+import { displayUrl, fetchConditional, FetchError, type FetchResult } from "./http";
 import { reloadBroker, type ReloadSpec } from "./reload";
 import {
   RefusedError,
@@ -65,6 +65,11 @@ export interface SyncOptions {
   timeoutMs?: number;
   /** Progress lines (the CLI prints them on stderr). Never given a secret. */
   log?: (line: string) => void;
+  /**
+   * The broker's auth-backend URL (with its secret, as shown when the broker was registered): after
+   * a successful run, GET <url>/synced so the broker's health in CertFleet shows the sync. Best effort.
+   */
+  reportUrl?: string;
   /** Injected for tests; waits for a CRL whose thisUpdate is a few seconds ahead of this clock. */
   sleep?: (ms: number) => Promise<void>;
 }
@@ -328,6 +333,14 @@ export async function syncOnce(options: SyncOptions): Promise<SyncResult> {
   if (failures.length === 0) {
     state.lastSuccess = clock.now().toISOString();
     stateDirty = true;
+    if (options.reportUrl) {
+      try {
+        await fetchConditional(new URL(`${options.reportUrl.replace(/\/+$/, "")}/synced`), { ca, timeoutMs: options.timeoutMs });
+      } catch (e) {
+        // The URL holds the broker's secret: name the failure, never the URL.
+        result.warnings.push(`could not report the sync to CertFleet (${e instanceof FetchError && e.status ? `HTTP ${e.status}` : "no answer"})`);
+      }
+    }
   }
   if (stateDirty) {
     try {

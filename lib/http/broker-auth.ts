@@ -141,7 +141,7 @@ export const brokerAuthHandler: BrokerHandler = async (req, res, url) => {
       return;
     case "synced":
       await recordBrokerSync(broker.id);
-      res.writeHead(204, { "cache-control": "no-store" }).end();
+      text(res, 200, "ok\n");
       return;
     default:
       text(res, 404, "not found\n");

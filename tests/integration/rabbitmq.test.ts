@@ -105,6 +105,14 @@ describe("RabbitMQ with mTLS + CRL, CertFleet as auth backend, and live-session 
     expect(JSON.stringify(listed.data)).not.toContain(authUrl.split("/").pop()!);
     expect(JSON.stringify(listed.data)).not.toContain(adminPassword);
 
+    // broker-sync reports its runs for the broker's health (the URL comes from the environment: it holds the secret).
+    const reported = spawnSync(process.execPath, ["cli/bin.mjs", "broker-sync", "--url", server.url, "--out", work.path("broker"), "--format", "rabbitmq", "--once", "--allow-http"], {
+      env: { ...env(), CERTFLEET_BROKER_AUTH_URL: authUrl },
+      encoding: "utf8",
+    });
+    expect(reported.status, reported.stderr).toBe(0);
+    expect(reported.stderr).not.toContain(authUrl.split("/").pop()!);
+
     const files = generateRabbitmqFiles({
       url: server.url,
       dir: work.path("broker"),
@@ -192,6 +200,7 @@ describe("RabbitMQ with mTLS + CRL, CertFleet as auth backend, and live-session 
     expect(after.kickCount).toBeGreaterThan(before.kickCount);
     expect(after.lastKickAt).toBeTruthy();
     expect(after.lastKickError).toBeNull();
+    expect(after.lastSyncAt).toBeTruthy();
     sub.child.kill("SIGTERM");
   });
 
