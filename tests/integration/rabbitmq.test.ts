@@ -3,17 +3,9 @@
 // (mTLS, CRL fetched from each certificate's distribution point, CertFleet as HTTP auth backend,
 // management API for closing sessions), and mosquitto_pub / mosquitto_sub are the devices.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { execFileSync, spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { mkdirSync } from "node:fs";
-import { randomBytes } from "node:crypto";
-import { startServer, type TestServer } from "../helpers/server";
-import { BROKER_HOST, MOSQUITTO_PUB_BIN, freePort } from "../helpers/mosquitto";
-import { startRabbitmq, type RunningRabbitmq } from "../helpers/rabbitmq";
+import type { TestServer } from "../helpers/server";
+import { startRabbitmqFleet, type RabbitmqFleet } from "../helpers/rabbitmq";
 import { api } from "../helpers/http";
-import { Workdir } from "../helpers/openssl";
-import { generateRabbitmqFiles } from "@/lib/broker/config";
-
-const SUB_BIN = MOSQUITTO_PUB_BIN.replace(/mosquitto_pub$/, "mosquitto_sub");
 
 async function eventually(check: () => Promise<boolean>, timeoutMs: number, stepMs = 200): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
@@ -25,116 +17,30 @@ async function eventually(check: () => Promise<boolean>, timeoutMs: number, step
 }
 
 describe("RabbitMQ with mTLS + CRL, CertFleet as auth backend, and live-session revocation", () => {
+  let fleet: RabbitmqFleet;
   let server: TestServer;
-  let rabbit: RunningRabbitmq;
-  let work: Workdir;
   let token: string;
-  let mqttPort: number;
-  let managementPort: number;
   let authUrl: string;
-  const adminUser = "certfleet-admin";
-  const adminPassword = randomBytes(18).toString("base64url");
-  const devices: Record<string, { id: string; certId: string }> = {};
-  const subscribers: ChildProcess[] = [];
-
-  const env = () => ({ ...process.env, ...server.env });
-  const tls = (name: string) => ["-h", BROKER_HOST, "-p", String(mqttPort), "--cafile", work.path("broker/ca-chain.pem"), "--cert", work.path(`${name}.pem`), "--key", work.path(`${name}.key`)];
-  const pub = (name: string, topic: string, clientId = `${name}-pub-${randomBytes(3).toString("hex")}`) =>
-    new Promise<{ code: number; output: string }>((resolve) => {
-      const child = spawn(MOSQUITTO_PUB_BIN, [...tls(name), "-t", topic, "-m", "hello", "-q", "1", "-i", clientId], { stdio: ["ignore", "pipe", "pipe"] });
-      let output = "";
-      child.stdout.on("data", (c: Buffer) => (output += c));
-      child.stderr.on("data", (c: Buffer) => (output += c));
-      const timer = setTimeout(() => child.kill("SIGKILL"), 15_000);
-      child.on("close", (code, signal) => {
-        clearTimeout(timer);
-        resolve({ code: code ?? (signal ? 128 : 1), output });
-      });
-    });
-  /** A long-running subscriber (-d: it prints each CONNECT it sends, so reconnects show). */
-  const subscribe = (name: string, topic: string) => {
-    const child = spawn(SUB_BIN, [...tls(name), "-t", topic, "-q", "1", "-i", `${name}-sub`, "-d", "-v"], { stdio: ["ignore", "pipe", "pipe"] });
-    let output = "";
-    child.stdout!.on("data", (c: Buffer) => (output += c));
-    child.stderr!.on("data", (c: Buffer) => (output += c));
-    subscribers.push(child);
-    return { child, output: () => output };
-  };
-  const management = async (path: string) => {
-    const res = await fetch(`http://127.0.0.1:${managementPort}${path}`, { headers: { authorization: `Basic ${Buffer.from(`${adminUser}:${adminPassword}`).toString("base64")}` } });
-    expect(res.status, `${path}: ${res.status}`).toBe(200);
-    return (await res.json()) as { name: string; user: string }[];
-  };
-  const connectionsOf = async (name: string) => (await management(`/api/connections/username/${encodeURIComponent(name)}`)).filter((c) => c.user === name);
+  let adminUser: string;
+  let adminPassword: string;
+  let devices: RabbitmqFleet["devices"];
+  const pub = (name: string, topic: string) => fleet.pub(name, topic);
+  const subscribe = (name: string, topic: string) => fleet.subscribe(name, topic);
+  const connectionsOf = (name: string) => fleet.connectionsOf(name);
   const ask = async (what: string, params: Record<string, string>) => (await fetch(`${authUrl}/${what}?${new URLSearchParams(params)}`)).text();
 
-  async function enroll(name: string, extra: Record<string, unknown> = {}) {
-    const device = await api(server.url, token, "POST", "/api/v1/devices", { name });
-    expect(device.status).toBe(201);
-    const issued = await api(server.url, token, "POST", `/api/v1/devices/${device.data.id}/certificates`, { generateKey: { algorithm: "EC-P256" }, ...extra });
-    expect(issued.status).toBe(201);
-    work.file(`${name}.pem`, issued.data.certificatePem);
-    work.file(`${name}.key`, issued.data.privateKeyPem);
-    devices[name] = { id: device.data.id, certId: issued.data.certificate.id };
-  }
-
   beforeAll(async () => {
-    server = await startServer("sqlite");
-    token = execFileSync(process.execPath, ["cli/bin.mjs", "token", "create", "--name", "ops", "--role", "admin"], { env: env(), encoding: "utf8" }).trim();
-    work = new Workdir();
-    mkdirSync(work.path("broker"));
-    for (const name of ["sensor-1", "sensor-2", "sensor-3", "sensor-4", "sensor-5"]) await enroll(name);
-    await enroll("rabbit-1", { profile: "broker-server", sans: { ip: [BROKER_HOST] } });
-    const synced = spawnSync(process.execPath, ["cli/bin.mjs", "broker-sync", "--url", server.url, "--out", work.path("broker"), "--format", "rabbitmq", "--once", "--allow-http"], { env: env(), encoding: "utf8" });
-    expect(synced.status, synced.stderr).toBe(0);
-
-    mqttPort = await freePort();
-    managementPort = await freePort();
-    const registered = await api(server.url, token, "POST", "/api/v1/brokers", {
-      name: "rabbit-1",
-      kind: "rabbitmq",
-      adminUrl: `http://127.0.0.1:${managementPort}`,
-      adminUsername: adminUser,
-      adminPassword,
-    });
-    expect(registered.status, JSON.stringify(registered.data)).toBe(201);
-    authUrl = registered.data.authUrl;
+    fleet = await startRabbitmqFleet(["sensor-1", "sensor-2", "sensor-3", "sensor-4", "sensor-5"]);
+    ({ server, token, authUrl, adminUser, adminPassword, devices } = fleet);
     expect(authUrl).toMatch(new RegExp(`^${server.url}/broker-auth/[A-Za-z0-9_-]{43}$`));
     // Stored hashed and sealed: neither the secret nor the password is in any later answer.
     const listed = await api(server.url, token, "GET", "/api/v1/brokers");
     expect(JSON.stringify(listed.data)).not.toContain(authUrl.split("/").pop()!);
     expect(JSON.stringify(listed.data)).not.toContain(adminPassword);
-
-    // broker-sync reports its runs for the broker's health (the URL comes from the environment: it holds the secret).
-    const reported = spawnSync(process.execPath, ["cli/bin.mjs", "broker-sync", "--url", server.url, "--out", work.path("broker"), "--format", "rabbitmq", "--once", "--allow-http"], {
-      env: { ...env(), CERTFLEET_BROKER_AUTH_URL: authUrl },
-      encoding: "utf8",
-    });
-    expect(reported.status, reported.stderr).toBe(0);
-    expect(reported.stderr).not.toContain(authUrl.split("/").pop()!);
-
-    const files = generateRabbitmqFiles({
-      url: server.url,
-      dir: work.path("broker"),
-      bind: BROKER_HOST,
-      mtlsPort: mqttPort,
-      serverCertFile: work.path("rabbit-1.pem"),
-      serverKeyFile: work.path("rabbit-1.key"),
-      crlMode: "cdp",
-      authUrl,
-      managementPort,
-    });
-    rabbit = await startRabbitmq(files, work.path("node"), [
-      [BROKER_HOST, mqttPort],
-      ["127.0.0.1", managementPort],
-    ]);
   }, 300_000);
 
   afterAll(async () => {
-    for (const s of subscribers) if (s.exitCode === null) s.kill("SIGKILL");
-    await rabbit?.stop();
-    work?.dispose();
-    await server?.stop();
+    await fleet?.stop();
   }, 120_000);
 
   it("lets a valid device connect and publish on its own topic (delivered), and refuses a foreign topic", async () => {
@@ -179,7 +85,7 @@ describe("RabbitMQ with mTLS + CRL, CertFleet as auth backend, and live-session 
     // second): OTP fetched the CRL from the certificate's distribution point and sent the alert.
     expect((await pub("sensor-3", "devices/sensor-3/t")).code).not.toBe(0);
     expect(
-      await eventually(async () => (await pub("sensor-3", "devices/sensor-3/t")).code !== 0 && /SERVER ALERT: Fatal - Certificate Revoked/.test(rabbit.logs()), 15_000, 500),
+      await eventually(async () => (await pub("sensor-3", "devices/sensor-3/t")).code !== 0 && /SERVER ALERT: Fatal - Certificate Revoked/.test(fleet.rabbit.logs()), 15_000, 500),
     ).toBe(true);
     expect((await pub("sensor-5", "devices/sensor-5/t")).code).toBe(0);
   });
