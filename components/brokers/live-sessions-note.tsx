@@ -7,9 +7,10 @@ export function LiveSessionsNote({ closingBrokers, mosquittoBrokers }: { closing
         connections {closingBrokers.length ? <>on <strong className="text-zinc-900">{closingBrokers.join(", ")}</strong> within seconds</> : "on registered RabbitMQ and EMQX brokers with an admin API (none yet)"}; they are refused when they try again.
       </p>
       <p>
-        <strong className="text-zinc-900">Mosquitto</strong>{mosquittoBrokers.length ? ` (${mosquittoBrokers.join(", ")})` : ""} has no way to drop a connected client: it stays
-        connected until it reconnects. What bounds that: the certificate&apos;s lifetime, the broker&apos;s <code className="font-mono text-xs">max_keepalive</code> only for silent clients,
-        and restarting the listener (every client reconnects and meets the new CRL).
+        <strong className="text-zinc-900">Mosquitto</strong>{mosquittoBrokers.length ? ` (${mosquittoBrokers.join(", ")})` : ""} has no way to drop a connected client: this
+        device stays connected there until it reconnects, and only then meets the new CRL. Restarting the listener makes every client reconnect;{" "}
+        <code className="font-mono text-xs">max_keepalive</code> ends only sessions that go quiet; a short certificate lifetime limits how long a stolen key can
+        reconnect, not an open session.
       </p>
     </div>
   );
