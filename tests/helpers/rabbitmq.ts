@@ -10,7 +10,7 @@ import { freePort, startServer, type TestServer } from "./server";
 import { BROKER_HOST, MOSQUITTO_PUB_BIN, canConnect } from "./mosquitto";
 import { api } from "./http";
 import { Workdir } from "./openssl";
-import { generateRabbitmqFiles } from "../../lib/broker/config";
+import { generateRabbitmqFiles, type RabbitCrlMode } from "../../lib/broker/config";
 
 const LIB = "/usr/lib/rabbitmq/lib";
 
@@ -150,10 +150,12 @@ export interface RabbitmqFleet {
   subscribe(name: string, topic: string): { child: ChildProcess; output(): string };
   /** The device's connections as the management API's connection tracking lists them. */
   connectionsOf(name: string): Promise<{ name: string; user: string }[]>;
+  /** Runs broker-sync --format rabbitmq once more (CRL hash directory, chain); throws on failure. */
+  sync(): void;
   stop(): Promise<void>;
 }
 
-export async function startRabbitmqFleet(deviceNames: string[]): Promise<RabbitmqFleet> {
+export async function startRabbitmqFleet(deviceNames: string[], options: { crlMode?: RabbitCrlMode } = {}): Promise<RabbitmqFleet> {
   const server = await startServer("sqlite");
   const env = { ...process.env, ...server.env };
   const work = new Workdir();
@@ -188,11 +190,14 @@ export async function startRabbitmqFleet(deviceNames: string[]): Promise<Rabbitm
     if (registered.status !== 201) throw new Error(`broker registration: HTTP ${registered.status} ${JSON.stringify(registered.data)}`);
     const authUrl: string = registered.data.authUrl;
     // The auth URL goes through the environment: it holds the broker's secret.
-    const synced = spawnSync(process.execPath, ["cli/bin.mjs", "broker-sync", "--url", server.url, "--out", work.path("broker"), "--format", "rabbitmq", "--once", "--allow-http"], {
-      env: { ...env, CERTFLEET_BROKER_AUTH_URL: authUrl },
-      encoding: "utf8",
-    });
-    if (synced.status !== 0) throw new Error(`broker-sync failed:\n${synced.stderr}`);
+    const sync = () => {
+      const synced = spawnSync(process.execPath, ["cli/bin.mjs", "broker-sync", "--url", server.url, "--out", work.path("broker"), "--format", "rabbitmq", "--once", "--allow-http"], {
+        env: { ...env, CERTFLEET_BROKER_AUTH_URL: authUrl },
+        encoding: "utf8",
+      });
+      if (synced.status !== 0) throw new Error(`broker-sync failed:\n${synced.stderr}`);
+    };
+    sync();
     const files = generateRabbitmqFiles({
       url: server.url,
       dir: work.path("broker"),
@@ -200,7 +205,7 @@ export async function startRabbitmqFleet(deviceNames: string[]): Promise<Rabbitm
       mtlsPort: mqttPort,
       serverCertFile: work.path("rabbit-1.pem"),
       serverKeyFile: work.path("rabbit-1.key"),
-      crlMode: "cdp",
+      crlMode: options.crlMode ?? "cdp",
       authUrl,
       managementPort,
     });
@@ -236,7 +241,7 @@ export async function startRabbitmqFleet(deviceNames: string[]): Promise<Rabbitm
       if (res.status !== 200) throw new Error(`management API: HTTP ${res.status}`);
       return ((await res.json()) as { name: string; user: string }[]).filter((c) => c.user === name);
     };
-    return { server, rabbit, work, token, authUrl, mqttPort, managementPort, adminUser, adminPassword, devices, enroll, pub, subscribe, connectionsOf, stop };
+    return { server, rabbit, work, token, authUrl, mqttPort, managementPort, adminUser, adminPassword, devices, enroll, pub, subscribe, connectionsOf, sync, stop };
   } catch (e) {
     await stop();
     throw e;

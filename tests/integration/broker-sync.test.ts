@@ -441,8 +441,17 @@ describe.sequential("broker-sync with a real mosquitto", () => {
     expect(() => parseBrokerSyncArgs(["--url", "http://x", "--out", "/tmp/x", "--format", "emqx", "--interval", "soon"])).toThrow(/--interval/);
     expect(() => parseBrokerSyncArgs(["--url", "http://x", "--out", "/tmp/x", "--format", "emqx", "--once", "--interval", "5m"])).toThrow(/contradict/);
     expect(parseBrokerSyncArgs(["--url", "http://x", "--out", "/tmp/x", "--format", "emqx", "--interval", "5m"], { CERTFLEET_BROKER_TOKEN: "t" })).toMatchObject({ intervalMs: 300_000, options: { token: "t", psk: "auto" } });
-    expect(() => brokerConfigText(["--broker", "hivemq"])).toThrow(/--broker must be one of mosquitto, emqx/);
+    expect(() => brokerConfigText(["--broker", "hivemq"])).toThrow(/--broker must be one of mosquitto, emqx, rabbitmq/);
     expect(() => brokerConfigText(["--broker", "mosquitto", "--mtls-port", "99999"])).toThrow(/--mtls-port/);
+    expect(() => brokerConfigText(["--broker", "rabbitmq", "--psk-port", "8884"])).toThrow(/no PSK support/);
+    expect(() => brokerConfigText(["--broker", "rabbitmq", "--crl-mode", "ocsp"])).toThrow(/--crl-mode must be one of cdp, hash-dir/);
+    expect(() => brokerConfigText(["--broker", "mosquitto", "--crl-mode", "cdp"])).toThrow(/--crl-mode is for --broker rabbitmq/);
+    expect(() => brokerConfigText(["--broker", "rabbitmq", "--auth-url", "ftp://x"])).toThrow(/--auth-url must be an absolute http/);
+    const rabbit = brokerConfigText(["--broker", "rabbitmq", "--dir", "/etc/rabbitmq/cf", "--crl-mode", "hash-dir", "--auth-url", "https://pki.example.com/broker-auth/s3cret"]);
+    for (const key of ["mqtt.ssl_cert_login = true", "ssl_cert_login_from = common_name", "auth_backends.1 = http", "auth_http.topic_path = https://pki.example.com/broker-auth/s3cret/topic", '{dir, "/etc/rabbitmq/cf/crl-hash"}', "{fail_if_no_peer_cert, true}", "{crl_check, peer}", "rabbitmq_auth_backend_http"]) {
+      expect(rabbit).toContain(key);
+    }
+    expect(rabbit).not.toMatch(/^auth_backends\.2/m);
   });
 });
 

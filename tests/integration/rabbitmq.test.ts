@@ -130,3 +130,27 @@ describe("RabbitMQ with mTLS + CRL, CertFleet as auth backend, and live-session 
     five.child.kill("SIGTERM");
   });
 });
+
+describe("RabbitMQ with the CRL from broker-sync's hash directory", () => {
+  let fleet: RabbitmqFleet;
+  beforeAll(async () => {
+    fleet = await startRabbitmqFleet(["meter-1", "meter-2"], { crlMode: "hash-dir" });
+  }, 300_000);
+  afterAll(async () => {
+    await fleet?.stop();
+  }, 120_000);
+
+  it("refuses a device at the handshake once broker-sync replaced the CRL file, without a restart", async () => {
+    expect((await fleet.pub("meter-1", "devices/meter-1/t")).code).toBe(0);
+    const revoked = await api(fleet.server.url, fleet.token, "POST", `/api/v1/certificates/${fleet.devices["meter-1"].certId}/revoke`, { reason: "keyCompromise" });
+    expect(revoked.status).toBe(200);
+    // broker-sync until the re-signed CRL is installed (about a second), then the TLS alert.
+    expect(
+      await eventually(async () => {
+        fleet.sync();
+        return (await fleet.pub("meter-1", "devices/meter-1/t")).code !== 0 && /SERVER ALERT: Fatal - Certificate Revoked/.test(fleet.rabbit.logs());
+      }, 20_000, 500),
+    ).toBe(true);
+    expect((await fleet.pub("meter-2", "devices/meter-2/t")).code).toBe(0);
+  });
+});
