@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { startInstance, type TestInstance } from "../helpers/instance";
+import { testProviders } from "../helpers/databases";
 import { SYSTEM_ACTOR } from "@/lib/auth/roles";
 import { createDevice, updateDevice } from "@/lib/services/devices";
 import { createOrRotatePsk, revokeDevicePsk } from "@/lib/services/psk";
@@ -41,7 +42,7 @@ async function eventually(check: () => boolean | Promise<boolean>, timeoutMs = 1
   }
 }
 
-describe("EMQX: HTTP authn/authz answered by CertFleet, kicks through its REST API", () => {
+describe.each(testProviders())("EMQX: HTTP authn/authz answered by CertFleet, kicks through its REST API (%s)", (provider) => {
   let inst: TestInstance;
   let backend: { server: http.Server; base: string };
   let emqx: { server: http.Server; base: string };
@@ -52,7 +53,7 @@ describe("EMQX: HTTP authn/authz answered by CertFleet, kicks through its REST A
   const devices: Record<string, string> = {};
 
   beforeAll(async () => {
-    inst = await startInstance("sqlite");
+    inst = await startInstance(provider);
     backend = await listen((req, res) => void brokerAuthHandler(req, res, new URL(req.url ?? "/", "http://backend")));
     // Stand-in EMQX 5 REST API: two sessions for device "meter-1" (one client id needs escaping).
     emqx = await listen((req, res) => {
