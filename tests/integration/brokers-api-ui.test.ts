@@ -2,7 +2,8 @@
 // that show it: the Brokers page, the overview's broker health card, the device page's MQTT card.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { execFileSync } from "node:child_process";
-import { startServer, type TestServer } from "../helpers/server";
+import { launchServer, startServer, type TestServer } from "../helpers/server";
+import { testProviders } from "../helpers/databases";
 import { api, Browser } from "../helpers/http";
 
 describe("brokers: REST, OpenAPI and pages", () => {
@@ -81,5 +82,50 @@ describe("brokers: REST, OpenAPI and pages", () => {
     expect(devicePage).toContain("MQTT access");
     expect(devicePage).toContain("devices/{name}/#");
     expect(devicePage).toMatch(/Mosquitto.*\(mosq-1\)/s);
+  });
+});
+
+// Several instances share one database only on PostgreSQL (SQLite is one process's file).
+describe.each(testProviders().filter((p) => p === "postgresql"))("the auth backend on two instances (%s)", (provider) => {
+  let a: TestServer;
+  let b: TestServer;
+  let admin: string;
+  beforeAll(async () => {
+    a = await startServer(provider);
+    b = await launchServer(a.database, { CERTFLEET_PUBLIC_URL: a.env.CERTFLEET_PUBLIC_URL });
+    admin = execFileSync(process.execPath, ["cli/bin.mjs", "token", "create", "--name", "admin-1", "--role", "admin"], { env: { ...process.env, ...a.env }, encoding: "utf8" }).trim();
+  });
+  afterAll(async () => {
+    await b?.kill();
+    await a?.stop();
+  });
+
+  it("follows a revoke and a disable made on the other instance within about a second", async () => {
+    const created = await api(a.url, admin, "POST", "/api/v1/brokers", { name: "rabbit-1", kind: "rabbitmq" });
+    expect(created.status).toBe(201);
+    const onSecond = created.data.authUrl.replace(a.url, b.url);
+    const ask = async (username: string) => (await fetch(`${onSecond}/user?username=${username}`)).text();
+    const enroll = async (name: string) => {
+      const device = await api(a.url, admin, "POST", "/api/v1/devices", { name });
+      const issued = await api(a.url, admin, "POST", `/api/v1/devices/${device.data.id}/certificates`, { generateKey: { algorithm: "EC-P256" } });
+      expect(issued.status).toBe(201);
+      return { id: device.data.id as string, certId: issued.data.certificate.id as string };
+    };
+    const [revokeMe, disableMe] = [await enroll("valve-1"), await enroll("valve-2")];
+    // Both answered (and cached) on the second instance, then changed through the first.
+    expect(await ask("valve-1")).toBe("allow");
+    expect(await ask("valve-2")).toBe("allow");
+    expect((await api(a.url, admin, "POST", `/api/v1/certificates/${revokeMe.certId}/revoke`, { reason: "keyCompromise" })).status).toBe(200);
+    expect((await api(a.url, admin, "PATCH", `/api/v1/devices/${disableMe.id}`, { status: "disabled" })).status).toBe(200);
+    const until = async (name: string) => {
+      const deadline = Date.now() + 10_000;
+      while ((await ask(name)) !== "deny") {
+        if (Date.now() > deadline) return false;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      return true;
+    };
+    expect(await until("valve-1")).toBe(true);
+    expect(await until("valve-2")).toBe(true);
   });
 });
