@@ -7,7 +7,7 @@
 // have to require for /broker-auth only. The secret is 256 bits, compared by hash; a request
 // with an unknown secret gets 404 and is never logged with its path.
 import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
-import { db } from "../db";
+import { db, type Tx } from "../db";
 import { config } from "../config";
 import { AppError, notFound } from "../errors";
 import { authorize, type Actor } from "../auth/roles";
@@ -67,6 +67,16 @@ function toView(b: BrokerRow): BrokerView {
   };
 }
 
+/**
+ * The auth backend tells the admin from a device by the password RabbitMQ forwards; a device named
+ * like the admin would be refused on that broker (a certificate never logs in as the admin).
+ */
+async function assertAdminNameFree(tx: Tx, username: string): Promise<void> {
+  if (await tx.device.findUnique({ where: { name: username }, select: { id: true } })) {
+    throw new AppError("CONFLICT", `A device is named "${username}": choose another admin user name`, [{ path: "adminUsername", message: "A device has this name" }]);
+  }
+}
+
 function authUrlFor(secret: string): string {
   return `${config().publicUrl.replace(/\/+$/, "")}${BROKER_AUTH_PREFIX}${secret}`;
 }
@@ -82,6 +92,7 @@ export async function createBroker(actor: Actor, input: TNewBroker): Promise<Bro
     if (await tx.broker.findUnique({ where: { name: input.name } })) {
       throw new AppError("CONFLICT", `A broker named "${input.name}" already exists`, [{ path: "name", message: "Already taken" }]);
     }
+    if (input.adminUsername) await assertAdminNameFree(tx, input.adminUsername);
     const created = await tx.broker.create({
       data: { name: input.name, kind: input.kind, adminUrl: input.adminUrl ?? null, adminUsername: input.adminUsername ?? null, authSecretHash: hashSecret(secret) },
     });
@@ -106,6 +117,7 @@ export async function updateBroker(actor: Actor, id: string, change: TBrokerUpda
     if (broker.kind === "mosquitto" && (change.adminUrl || change.adminUsername || change.adminPassword)) {
       throw new AppError("VALIDATION", "Mosquitto has no API to close sessions", [{ path: "adminUrl", message: "Not for Mosquitto" }]);
     }
+    if (change.adminUsername) await assertAdminNameFree(tx, change.adminUsername);
     const data: Prisma.BrokerUpdateInput = {};
     if (change.adminUrl !== undefined) data.adminUrl = change.adminUrl;
     if (change.adminUsername !== undefined) data.adminUsername = change.adminUsername;

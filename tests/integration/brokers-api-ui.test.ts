@@ -35,6 +35,10 @@ describe("brokers: REST, OpenAPI and pages", () => {
       const res = await api(server.url, admin, "POST", "/api/v1/brokers", body);
       expect(res.status, JSON.stringify(body)).toBe(400);
     }
+    // An admin user named like a device: the backend could not tell them apart by name.
+    expect((await api(server.url, admin, "POST", "/api/v1/devices", { name: "gateway-9" })).status).toBe(201);
+    const clash = await api(server.url, admin, "POST", "/api/v1/brokers", { name: "r1", kind: "rabbitmq", adminUrl: "http://127.0.0.1:15672", adminUsername: "gateway-9", adminPassword: "password-1" });
+    expect(clash.status).toBe(409);
     expect((await api(server.url, admin, "GET", "/api/v1/brokers")).data.items).toEqual([]);
     expect((await api(server.url, viewer, "POST", "/api/v1/brokers", { name: "r1", kind: "rabbitmq" })).status).toBe(403);
 

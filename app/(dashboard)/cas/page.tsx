@@ -187,7 +187,7 @@ export default async function CasPage() {
             <CardHeader
               id="broker-config"
               title="Broker configuration"
-              description={<>mTLS with CRL checking plus a PSK listener, using the files <span className="font-mono">certfleet broker-sync</span> keeps current. Same output as <span className="font-mono">certfleet broker-config</span>.</>}
+              description={<>mTLS with CRL checking (plus a PSK listener where the broker has one), using the files <span className="font-mono">certfleet broker-sync</span> keeps current. Same output as <span className="font-mono">certfleet broker-config</span>.</>}
             />
             <BrokerSnippets snippets={snippets} />
           </Card>
