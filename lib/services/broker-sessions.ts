@@ -9,7 +9,8 @@
 //             HTTP Basic with an API key and secret.
 // Only devices that really lost access are closed (read fresh from the database), so a renewal or
 // a released hold closes nothing; a connection already gone (404) counts as closed: idempotent.
-// Failures are retried twice, logged without secrets and shown in the broker's health.
+// Failures are retried twice at once and then every few seconds for 10 minutes, logged without
+// secrets and shown in the broker's health.
 // Mosquitto has no such API: its clients stay connected until they reconnect (README).
 import { SYSTEM_ACTOR } from "../auth/roles";
 import { db, transaction } from "../db";
@@ -124,44 +125,64 @@ export async function closeSessions(names: string[], log: (line: string) => void
 }
 
 /** The devices among `deviceIds` that have no MQTT access now (fresh from the database). */
-async function devicesWithoutAccess(deviceIds: string[]): Promise<string[]> {
-  const devices = await db().device.findMany({ where: { id: { in: deviceIds } }, select: { name: true } });
-  const out: string[] = [];
-  for (const d of devices) if (!(await readDeviceAccess(d.name)).allowed) out.push(d.name);
+async function devicesWithoutAccess(deviceIds: string[]): Promise<{ id: string; name: string }[]> {
+  const devices = await db().device.findMany({ where: { id: { in: deviceIds } }, select: { id: true, name: true } });
+  const out: { id: string; name: string }[] = [];
+  for (const d of devices) if (!(await readDeviceAccess(d.name)).allowed) out.push(d);
   return out;
 }
 
+/** A device whose sessions could not be closed is tried again every tick for this long. */
+const RETRY_FOR_MS = 10 * 60_000;
+
 /**
  * Starts the session closer and the broker activity writer for this process (the custom server);
- * returns a stop function. `onClosed` is for tests and the bench.
+ * returns a stop function. Every `tickMs` it writes the brokers' last auth-backend call and tries
+ * again the devices whose sessions could not be closed (a broker that was down), for 10 minutes.
  */
-export function startBrokerSessions(options: { log?: (line: string) => void; flushMs?: number } = {}): () => void {
+export function startBrokerSessions(options: { log?: (line: string) => void; tickMs?: number } = {}): () => void {
   const log = options.log ?? ((line: string) => console.error(line));
   let pending = new Set<string>();
   let running: Promise<void> | null = null;
+  /** Device id → when closing its sessions first failed. */
+  const retry = new Map<string, number>();
   const drain = async () => {
     while (pending.size) {
       const ids = [...pending];
       pending = new Set();
       try {
-        const names = await devicesWithoutAccess(ids);
-        await closeSessions(names, log);
+        const denied = await devicesWithoutAccess(ids);
+        // Back in (re-enabled, new certificate): nothing left to close.
+        for (const id of ids) if (!denied.some((d) => d.id === id)) retry.delete(id);
+        const reports = await closeSessions(denied.map((d) => d.name), log);
+        for (const d of denied) {
+          if (reports.some((r) => r.device === d.name && r.error)) {
+            if (!retry.has(d.id)) retry.set(d.id, Date.now());
+          } else retry.delete(d.id);
+        }
       } catch (e) {
         log(`[certfleet] closing revoked sessions failed: ${e instanceof Error ? e.message : String(e)}`);
+        for (const id of ids) if (!retry.has(id)) retry.set(id, Date.now());
       }
     }
     running = null;
   };
-  const unsubscribe = onAccessChanged((deviceIds) => {
-    if (!deviceIds.length) return;
+  const enqueue = (deviceIds: Iterable<string>) => {
     for (const id of deviceIds) pending.add(id);
-    running ??= drain();
-  });
-  const flush = setInterval(() => void flushBrokerActivity().catch(() => undefined), options.flushMs ?? 5_000);
-  flush.unref();
+    if (pending.size) running ??= drain();
+  };
+  const unsubscribe = onAccessChanged(enqueue);
+  const tick = setInterval(() => {
+    void flushBrokerActivity().catch(() => undefined);
+    if (running) return;
+    const now = Date.now();
+    for (const [id, since] of retry) if (now - since > RETRY_FOR_MS) retry.delete(id);
+    enqueue(retry.keys());
+  }, options.tickMs ?? 5_000);
+  tick.unref();
   return () => {
     unsubscribe();
-    clearInterval(flush);
+    clearInterval(tick);
     void flushBrokerActivity().catch(() => undefined);
   };
 }
