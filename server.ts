@@ -18,6 +18,7 @@ import { tagClientAddress } from "./lib/auth/client-ip";
 import { appHeaders, arrivedOverHttps, BROKER_HEADERS } from "./lib/http/security-headers";
 import { restrictNewFiles } from "./lib/data-files";
 import { startRevocationState } from "./lib/services/revocation-state";
+import { startBrokerSessions } from "./lib/services/broker-sessions";
 import { ensureAllResponders } from "./lib/services/ocsp";
 import { loadTlsIdentity, tlsNeedsRenewal, TLS_OPTIONS } from "./lib/services/tls";
 import { startMetricsListener } from "./lib/http/metrics";
@@ -65,6 +66,7 @@ async function main() {
   const stopRevocationState = startRevocationState();
   const stopMetricsListener = await startMetricsListener();
   const stopAlerts = startAlertScheduler();
+  const stopBrokerSessions = startBrokerSessions();
 
   const headers = { http: appHeaders({ https: false, dev }), https: appHeaders({ https: true, dev }) };
   const onRequest: http.RequestListener = (req, res) => {
@@ -131,6 +133,7 @@ async function main() {
     stopRevocationState();
     stopAlerts();
     stopMetricsListener();
+    stopBrokerSessions();
     server.close();
     secure.close();
     setTimeout(() => process.exit(0), 200).unref();

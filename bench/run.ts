@@ -67,6 +67,15 @@ async function benchHsm() {
   add({ area: "HSM", test: "CRL re-sign, 10,000 entries, CA key on SoftHSM2 vs software", certfleet: `${fmt(r.crlMs.token, 1)} ms`, peer: `software key: ${fmt(r.crlMs.software, 1)} ms`, ratio: "—", target: "—", met: "—" });
 }
 
+/** Revocation → the device's live MQTT session closed on a real RabbitMQ node (bench/rabbitmq.ts). */
+async function benchRabbitmq() {
+  const { measureRabbitmqSessionClose } = await import("./rabbitmq");
+  const r = await measureRabbitmqSessionClose();
+  if (!r) return log("RabbitMQ not installed: skipping the live-session line");
+  raw.rabbitmq = r;
+  add({ area: "Brokers", test: "revocation → live MQTT session closed (RabbitMQ 3.10, management API), median of 5", certfleet: `${fmt(r.medianS, 2)} s`, peer: "—", ratio: "—", target: "< 10 s", met: r.medianS < 10 ? "yes" : "no" });
+}
+
 async function pgAvailable(): Promise<boolean> {
   const c = new pg.Client({ connectionString: PG_URL, connectionTimeoutMillis: 2000 });
   try {
@@ -398,6 +407,7 @@ async function main() {
     const storm = await (await import("./est-storm")).estStorm({ seconds: SECONDS, log });
     storm.rows.forEach(add);
     raw.estStorm = storm.raw;
+    await benchRabbitmq();
     await benchInventory("sqlite", SIZES.inventoryDevices, 150);
     if (await pgAvailable()) {
       await benchIssuancePostgres(work);

@@ -1,16 +1,22 @@
 // `certfleet broker-config`: prints listener configuration for broker-sync's files (lib/broker/config.ts).
 import { parseArgs } from "node:util";
-import { BROKER_KINDS, generateBrokerConfig, type BrokerKind } from "../lib/broker/config";
+import { BROKER_KINDS, RABBIT_CRL_MODES, generateBrokerConfig, type BrokerKind, type RabbitCrlMode } from "../lib/broker/config";
 
-export const BROKER_CONFIG_USAGE = `usage: certfleet broker-config --broker mosquitto|emqx [options]
+export const BROKER_CONFIG_USAGE = `usage: certfleet broker-config --broker mosquitto|emqx|rabbitmq [options]
   --url URL            CertFleet base URL, shown in the broker-sync command
-  --dir DIR            broker-sync's --out directory (default /etc/mosquitto/certfleet or /etc/emqx/certfleet)
+  --dir DIR            broker-sync's --out directory (default /etc/<broker>/certfleet)
   --bind ADDR          listen address (default: every interface)
   --mtls-port N        mutual-TLS listener port (default 8883)
   --psk-port N         PSK listener port (default 8884); --no-psk for none
   --server-cert F      this broker's certificate (default DIR/server.pem)
   --server-key F       its private key (default DIR/server.key)
-  --interval D         broker-sync --interval shown in the comments (default 5m)`;
+  --interval D         broker-sync --interval shown in the comments (default 5m)
+ RabbitMQ (prints rabbitmq.conf, advanced.config and enabled_plugins):
+  --crl-mode M         cdp (the broker fetches the CRL from each certificate's distribution point,
+                       the default) or hash-dir (broker-sync's DIR/crl-hash/)
+  --auth-url URL       the broker's auth-backend URL with its secret, as shown when the broker was
+                       registered (default: a placeholder under --url)
+  --management-port N  management API port (default 15672)`;
 
 function fail(message: string): never {
   throw new Error(`broker-config: ${message}\n${BROKER_CONFIG_USAGE}`);
@@ -41,6 +47,9 @@ export function brokerConfigText(argv: string[]): string {
         "server-cert": { type: "string" },
         "server-key": { type: "string" },
         interval: { type: "string" },
+        "crl-mode": { type: "string" },
+        "auth-url": { type: "string" },
+        "management-port": { type: "string" },
       },
     }));
   } catch (e) {
@@ -48,12 +57,18 @@ export function brokerConfigText(argv: string[]): string {
   }
   if (!(BROKER_KINDS as readonly string[]).includes(values.broker ?? "")) fail(`--broker must be one of ${BROKER_KINDS.join(", ")}`);
   if (values["no-psk"] && values["psk-port"] !== undefined) fail("--psk-port and --no-psk contradict each other");
-  if (values.url !== undefined) {
+  if (values.broker !== "rabbitmq") {
+    for (const flag of ["crl-mode", "auth-url", "management-port"] as const) if (values[flag] !== undefined) fail(`--${flag} is for --broker rabbitmq`);
+  } else if (values["psk-port"] !== undefined) fail("--psk-port: RabbitMQ's MQTT listener has no PSK support");
+  if (values["crl-mode"] !== undefined && !(RABBIT_CRL_MODES as readonly string[]).includes(values["crl-mode"])) fail(`--crl-mode must be one of ${RABBIT_CRL_MODES.join(", ")}`);
+  for (const flag of ["url", "auth-url"] as const) {
+    const value = values[flag];
+    if (value === undefined) continue;
     try {
-      const u = new URL(values.url);
+      const u = new URL(value);
       if (u.protocol !== "http:" && u.protocol !== "https:") throw new Error();
     } catch {
-      fail("--url must be an absolute http(s) URL");
+      fail(`--${flag} must be an absolute http(s) URL`);
     }
   }
   try {
@@ -67,6 +82,9 @@ export function brokerConfigText(argv: string[]): string {
       serverCertFile: values["server-cert"],
       serverKeyFile: values["server-key"],
       syncInterval: values.interval,
+      crlMode: values["crl-mode"] as RabbitCrlMode | undefined,
+      authUrl: values["auth-url"],
+      managementPort: port(values["management-port"], "--management-port"),
     });
   } catch (e) {
     fail(e instanceof Error ? e.message : String(e));

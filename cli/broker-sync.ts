@@ -5,7 +5,7 @@ import { OUTPUT_FILES } from "../lib/broker/files";
 import type { ReloadSpec } from "../lib/broker/reload";
 import { BrokerSyncError, syncOnce, type PskMode, type SyncOptions } from "../lib/broker/sync";
 
-export const BROKER_SYNC_USAGE = `usage: certfleet broker-sync --url URL --out DIR --format mosquitto|emqx [options]
+export const BROKER_SYNC_USAGE = `usage: certfleet broker-sync --url URL --out DIR --format mosquitto|emqx|rabbitmq [options]
   --url URL             CertFleet base URL (CERTFLEET_PUBLIC_URL)
   --token T             broker-role API token for the PSK file (or env CERTFLEET_BROKER_TOKEN,
                         which keeps it out of the process list)
@@ -18,12 +18,16 @@ export const BROKER_SYNC_USAGE = `usage: certfleet broker-sync --url URL --out D
   --allow-http          allow an http:// URL (the token and the files travel unprotected:
                         only for a URL that never leaves the host, such as a loopback)
   --out DIR             writes DIR/${OUTPUT_FILES.chain}, DIR/${OUTPUT_FILES.crl}, DIR/${OUTPUT_FILES.psk} (state: DIR/${OUTPUT_FILES.state})
-  --format F            PSK file format: mosquitto (identity:hexkey) or emqx (identity:secret)
+  --format F            mosquitto (PSK file identity:hexkey), emqx (identity:secret) or rabbitmq
+                        (no PSK file; CRLs also as an openssl-rehash directory DIR/${OUTPUT_FILES.crlHashDir}/)
   --reload-pid N        send SIGHUP to pid N when a file changed
   --reload-pid-file F   same, reading the pid from F at reload time (mosquitto's pid_file)
   --reload-cmd "…"      run this shell command when a file changed
   --psk | --no-psk      require the PSK file / never fetch it (default: fetch it when the server
                         has one; required once DIR/${OUTPUT_FILES.psk} exists)
+  --report-url URL      the broker's auth-backend URL as shown when it was registered (or env
+                        CERTFLEET_BROKER_AUTH_URL): each successful run is reported there, for
+                        the broker's health in CertFleet
   --once                one run, exit non-zero on any failure (the default without --interval)
   --interval 5m         run forever at this period; failures are logged and retried next tick`;
 
@@ -54,6 +58,7 @@ export function parseBrokerSyncArgs(argv: string[], env: Readonly<Record<string,
         "no-psk": { type: "boolean" },
         "accept-new-root": { type: "boolean" },
         "allow-http": { type: "boolean" },
+        "report-url": { type: "string" },
       },
     }));
   } catch (e) {
@@ -62,7 +67,8 @@ export function parseBrokerSyncArgs(argv: string[], env: Readonly<Record<string,
   }
   if (!values.url) fail("--url is required");
   if (!values.out) fail("--out is required");
-  if (values.format !== "mosquitto" && values.format !== "emqx") fail("--format must be mosquitto or emqx");
+  if (values.format !== "mosquitto" && values.format !== "emqx" && values.format !== "rabbitmq") fail("--format must be mosquitto, emqx or rabbitmq");
+  if (values.format === "rabbitmq" && values.psk) fail("--psk: RabbitMQ's MQTT listener has no PSK file");
   const reloads = [values["reload-pid"], values["reload-pid-file"], values["reload-cmd"]].filter((v) => v !== undefined);
   if (reloads.length > 1) fail("give only one of --reload-pid, --reload-pid-file, --reload-cmd");
   let reload: ReloadSpec | undefined;
@@ -102,6 +108,7 @@ export function parseBrokerSyncArgs(argv: string[], env: Readonly<Record<string,
       reload,
       acceptNewRoot: values["accept-new-root"] === true,
       allowHttp: values["allow-http"] === true,
+      reportUrl: values["report-url"] ?? (env.CERTFLEET_BROKER_AUTH_URL || undefined),
     },
     intervalMs,
   };

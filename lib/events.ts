@@ -4,7 +4,7 @@
 // the signal; see lib/services/revocation-state.ts.
 import { EventEmitter } from "node:events";
 
-type Events = { revocation: [caId: string]; psk: [] };
+type Events = { revocation: [caId: string]; psk: []; access: [deviceIds: string[]] };
 
 const g = globalThis as unknown as { __certfleetBus?: EventEmitter<Events>; __certfleetRevocationSeq?: number };
 const bus = (g.__certfleetBus ??= new EventEmitter<Events>().setMaxListeners(50));
@@ -39,6 +39,20 @@ export function onPskChanged(listener: () => void): () => void {
   return () => bus.off("psk", listener);
 }
 
+/**
+ * These devices may have lost (or gained) MQTT access: revoked, held, disabled, decommissioned,
+ * a topic policy or a broker changed (after commit). The broker auth backend drops its cached
+ * answers; live sessions of devices that lost access are closed (lib/services/broker-sessions.ts).
+ */
+export function emitAccessChanged(deviceIds: string[]) {
+  bus.emit("access", deviceIds);
+}
+
+export function onAccessChanged(listener: (deviceIds: string[]) => void): () => void {
+  bus.on("access", listener);
+  return () => bus.off("access", listener);
+}
+
 /** One poll's view of every issuing CA, handed to the CRL and OCSP state (lib/services/revocation-state.ts). */
 export interface CaRevocationState {
   id: string;
@@ -54,4 +68,6 @@ export interface RevocationSnapshot {
   eventsBefore: number;
   /** Other instances that announced themselves within the poller's peer window. */
   peers: number;
+  /** The change markers other instances write (PSKs, MQTT access): any change means "re-check". */
+  markers?: string;
 }

@@ -17,6 +17,8 @@ import { CrlFreshnessTable } from "@/components/overview/crl-freshness";
 import { AuditList } from "@/components/audit/audit-list";
 import { FailedDeliveries } from "@/components/alerts/failed-deliveries";
 import { getFailedDeliveries } from "@/lib/services/notifications/manage";
+import { listBrokers } from "@/lib/services/brokers";
+import { BrokerHealthCard } from "@/components/brokers/broker-health-card";
 import { requireActor } from "./require-actor";
 
 export const metadata: Metadata = { title: "Overview" };
@@ -35,6 +37,7 @@ export default async function OverviewPage() {
     can(actor.role, "audit:read") ? getFailedDeliveries(actor, now) : Promise.resolve({ count: 0, latest: [] }),
   ]);
   const inWeeks = timeline.weeks.reduce((s, w) => s + w.count, 0);
+  const brokers = await listBrokers(actor).catch(() => []);
   const names = await deviceNames(actor, events.filter((e) => e.targetType === "device" && e.targetId).map((e) => e.targetId!));
 
   return (
@@ -101,6 +104,7 @@ export default async function OverviewPage() {
           )}
         </Card>
       </div>
+      <BrokerHealthCard brokers={brokers} now={now} />
     </>
   );
 }

@@ -1,7 +1,7 @@
 "use client";
 import Link from "next/link";
 import { usePathname } from "next/navigation";
-import { Cpu, LayoutDashboard, ScrollText, Settings, ShieldCheck, Upload } from "lucide-react";
+import { Cpu, LayoutDashboard, RadioTower, ScrollText, Settings, ShieldCheck, Upload } from "lucide-react";
 import { cn } from "@/components/ui/cn";
 
 const NAV = [
@@ -9,6 +9,7 @@ const NAV = [
   { href: "/devices", label: "Devices", icon: Cpu, exact: false, not: "/devices/import" },
   { href: "/devices/import", label: "Import", icon: Upload, exact: false },
   { href: "/cas", label: "Certificate authorities", icon: ShieldCheck, exact: false },
+  { href: "/brokers", label: "Brokers", icon: RadioTower, exact: false },
   { href: "/audit", label: "Audit log", icon: ScrollText, exact: false },
   { href: "/settings", label: "Settings", icon: Settings, exact: false },
 ];

@@ -7,12 +7,13 @@ import { ZCertificateQuery, ZIssueCertificate, ZRenewCertificate, ZRevokeCertifi
 import { ZCreatePsk, ZPskFileQuery, ZRevealPsk } from "../validation/psk";
 import { ZBootstrapCaInput, ZBootstrapCaStatus, ZBootstrapCrlInput, ZCaEstSettings, ZEnrollmentSecretInput } from "../validation/est";
 import { ZDeliveryQuery, ZNotificationChannelInput, ZNotificationRuleInput, ZSetEnabled } from "../validation/notifications";
+import { ZBrokerUpdate, ZNewBroker, ZTopicPolicy } from "../validation/brokers";
 
 export interface Operation {
-  method: "GET" | "POST" | "PATCH" | "DELETE";
+  method: "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
   path: string;
   summary: string;
-  tag: "devices" | "certificates" | "cas" | "psk" | "broker" | "est" | "notifications" | "meta";
+  tag: "devices" | "certificates" | "cas" | "psk" | "broker" | "brokers" | "est" | "notifications" | "meta";
   /** "public" = no token needed. */
   permission: Permission | "public";
   body?: z.ZodType;
@@ -150,6 +151,25 @@ export const OPERATIONS = {
     query: ZDeliveryQuery,
     success: 200,
   }),
+  listBrokers: op({ method: "GET", path: "/api/v1/brokers", summary: "List registered brokers with their health (last sync, last auth-backend call, last session close, last error)", tag: "brokers", permission: "brokers:read", success: 200 }),
+  createBroker: op({
+    method: "POST",
+    path: "/api/v1/brokers",
+    summary: "Register a broker (rabbitmq | emqx | mosquitto) with its admin API URL and credentials (sealed). Answers authUrl, the auth-backend URL with the broker's secret, once",
+    tag: "brokers",
+    permission: "brokers:manage",
+    body: ZNewBroker,
+    success: 201,
+  }),
+  getBroker: op({ method: "GET", path: "/api/v1/brokers/{id}", summary: "Get a broker and its health", tag: "brokers", permission: "brokers:read", success: 200 }),
+  updateBroker: op({ method: "PATCH", path: "/api/v1/brokers/{id}", summary: "Change a broker's admin URL or credentials, or rotate its auth-backend secret (answers the new authUrl once)", tag: "brokers", permission: "brokers:manage", body: ZBrokerUpdate, success: 200 }),
+  deleteBroker: op({ method: "DELETE", path: "/api/v1/brokers/{id}", summary: "Remove a broker: its auth-backend URL stops answering", tag: "brokers", permission: "brokers:manage", success: 200 }),
+  getDeviceTopicPolicy: op({ method: "GET", path: "/api/v1/devices/{id}/topic-policy", summary: "The MQTT topics the device may publish / subscribe to (its own policy, its tags', or the default devices/{name}/#)", tag: "brokers", permission: "devices:read", success: 200 }),
+  setDeviceTopicPolicy: op({ method: "PUT", path: "/api/v1/devices/{id}/topic-policy", summary: "Set the device's own topic policy (MQTT filters; {name} = the device name)", tag: "brokers", permission: "devices:write", body: ZTopicPolicy, success: 200 }),
+  deleteDeviceTopicPolicy: op({ method: "DELETE", path: "/api/v1/devices/{id}/topic-policy", summary: "Remove the device's own policy (back to its tags' or the default)", tag: "brokers", permission: "devices:write", success: 200 }),
+  getTagTopicPolicy: op({ method: "GET", path: "/api/v1/tags/{id}/topic-policy", summary: "A tag's topic policy (devices with that tag and no policy of their own)", tag: "brokers", permission: "devices:read", success: 200 }),
+  setTagTopicPolicy: op({ method: "PUT", path: "/api/v1/tags/{id}/topic-policy", summary: "Set a tag's topic policy", tag: "brokers", permission: "devices:write", body: ZTopicPolicy, success: 200 }),
+  deleteTagTopicPolicy: op({ method: "DELETE", path: "/api/v1/tags/{id}/topic-policy", summary: "Remove a tag's topic policy", tag: "brokers", permission: "devices:write", success: 200 }),
 } satisfies Record<string, Operation>;
 
 export type OperationId = keyof typeof OPERATIONS;

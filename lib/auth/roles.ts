@@ -21,10 +21,12 @@ export const PERMISSIONS = [
   "broker:read",
   "metrics:read",
   "notifications:manage",
+  "brokers:read",
+  "brokers:manage",
 ] as const;
 export type Permission = (typeof PERMISSIONS)[number];
 
-const READ: Permission[] = ["devices:read", "certificates:read", "psk:read", "cas:read", "audit:read"];
+const READ: Permission[] = ["devices:read", "certificates:read", "psk:read", "cas:read", "audit:read", "brokers:read"];
 
 const GRANTS: Record<Role, ReadonlySet<Permission>> = {
   admin: new Set(PERMISSIONS),

@@ -14,6 +14,12 @@ export const OUTPUT_FILES = {
   crl: "crl.pem",
   /** PSK file in the broker's format: mosquitto `psk_file`, EMQX `psk_authentication.init_file`. */
   psk: "psk.txt",
+  /**
+   * RabbitMQ (--format rabbitmq): the CRLs as an `openssl rehash` directory, one PEM CRL per file
+   * named `<issuer subject hash>.r<n>` (OTP's ssl_crl_hash_dir). A replaced file is read at the
+   * next handshake; no reload needed.
+   */
+  crlHashDir: "crl-hash",
   /** ETags, URLs and the CRL numbers last installed (rollback protection). */
   state: ".certfleet-sync.json",
 } as const;

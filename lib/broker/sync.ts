@@ -1,14 +1,15 @@
 // broker-sync: keeps a broker's CA chain, CRLs and PSK file in step with CertFleet. One run =
 // conditional downloads, verification, atomic installs, at most one broker reload.
-import { mkdir, readFile } from "node:fs/promises";
+import { mkdir, readFile, readdir, rm } from "node:fs/promises";
 import path from "node:path";
 import tls from "node:tls";
 import { systemClock, type Clock } from "../pki/clock";
 import type { CrlInfo } from "../pki/crl-reader";
 import { CLOCK_SKEW_MS } from "../pki/validity";
 import { toPem } from "../pki/pem";
+import { opensslNameHash } from "../pki/name-hash";
 import { OUTPUT_FILES, readFileIfExists, writeFileAtomic, type OutputFile } from "./files";
-import { displayUrl, fetchConditional, type FetchResult } from "./http";
+import { displayUrl, fetchConditional, FetchError, type FetchResult } from "./http";
 import { reloadBroker, type ReloadSpec } from "./reload";
 import {
   RefusedError,
@@ -22,7 +23,11 @@ import {
   type CaChain,
   type PskFormat,
   type TrustAnchor,
+  type VerifiedCrl,
 } from "./verify";
+
+/** Broker the files are for: the PSK file's format, or rabbitmq (no PSK file; a CRL hash directory). */
+export type SyncFormat = PskFormat | "rabbitmq";
 
 export type PskMode =
   /** Fetch it when a token is given; a 404 (no PSKs on the server yet) skips it — unless psk.txt is already installed. */
@@ -49,8 +54,8 @@ export interface SyncOptions {
   allowHttp?: boolean;
   /** Output directory (created when missing). */
   outDir: string;
-  /** Broker the PSK file is for. */
-  format: PskFormat;
+  /** Broker the files are for (the PSK file's format; rabbitmq: no PSK file, plus a CRL hash directory). */
+  format: SyncFormat;
   psk?: PskMode;
   /** How to make the broker pick up changed files; without it files are installed and a warning says so. */
   reload?: ReloadSpec;
@@ -60,6 +65,11 @@ export interface SyncOptions {
   timeoutMs?: number;
   /** Progress lines (the CLI prints them on stderr). Never given a secret. */
   log?: (line: string) => void;
+  /**
+   * The broker's auth-backend URL (with its secret, as shown when the broker was registered): after
+   * a successful run, GET <url>/synced so the broker's health in CertFleet shows the sync. Best effort.
+   */
+  reportUrl?: string;
   /** Injected for tests; waits for a CRL whose thisUpdate is a few seconds ahead of this clock. */
   sleep?: (ms: number) => Promise<void>;
 }
@@ -119,7 +129,7 @@ async function loadState(file: string, warnings: string[]): Promise<SyncState> {
   }
 }
 
-export function resourceUrls(base: string, format: PskFormat, allowHttp = false): Record<Resource, URL> {
+export function resourceUrls(base: string, format: SyncFormat, allowHttp = false): Record<Resource, URL> {
   let root: URL;
   try {
     root = new URL(base.endsWith("/") ? base : `${base}/`);
@@ -138,7 +148,7 @@ export function resourceUrls(base: string, format: PskFormat, allowHttp = false)
   return {
     chain: new URL("pki/chain.pem", root),
     crls: new URL("pki/crls.pem", root),
-    psk: new URL(`api/v1/broker/psk-file?format=${format}`, root),
+    psk: new URL(`api/v1/broker/psk-file?format=${format === "rabbitmq" ? "mosquitto" : format}`, root),
   };
 }
 
@@ -240,6 +250,10 @@ export async function syncOnce(options: SyncOptions): Promise<SyncResult> {
       result.changed.push(OUTPUT_FILES.chain);
       log(`${OUTPUT_FILES.chain}: installed ${chain.certificates.length} CA certificate(s): ${chain.certificates.map((c) => `"${c.subject}"`).join(", ")}`);
     } else result.skipped.push(OUTPUT_FILES.chain);
+    if (options.format === "rabbitmq") {
+      if (await installCrlHashDir(file(OUTPUT_FILES.crlHashDir), crls.crls, log)) result.changed.push(OUTPUT_FILES.crlHashDir);
+      else result.skipped.push(OUTPUT_FILES.crlHashDir);
+    }
 
     for (const crl of crls.crls) {
       const previous = state.crlNumbers[crl.issuer.issuerKey];
@@ -253,11 +267,12 @@ export async function syncOnce(options: SyncOptions): Promise<SyncResult> {
     reportFreshness(crls.crls.map((c) => ({ subject: c.issuer.subject, info: c.info })), now, result.warnings);
   } catch (e) {
     failures.push(`${OUTPUT_FILES.chain} + ${OUTPUT_FILES.crl} not updated: ${message(e)}`);
-    for (const f of [OUTPUT_FILES.crl, OUTPUT_FILES.chain]) if (!result.changed.includes(f)) result.skipped.push(f);
+    for (const f of [OUTPUT_FILES.crl, OUTPUT_FILES.chain, ...(options.format === "rabbitmq" ? [OUTPUT_FILES.crlHashDir] : [])]) if (!result.changed.includes(f)) result.skipped.push(f);
   }
 
   // --- PSK file: independent of the chain, so a PSK problem never holds back a revocation.
-  const pskMode = options.psk ?? "auto";
+  // RabbitMQ's MQTT listener has no PSK file.
+  const pskMode = options.format === "rabbitmq" ? "off" : (options.psk ?? "auto");
   if (pskMode === "off") {
     result.skipped.push(OUTPUT_FILES.psk);
   } else {
@@ -275,11 +290,12 @@ export async function syncOnce(options: SyncOptions): Promise<SyncResult> {
         } else if (res.status === 304) {
           result.skipped.push(OUTPUT_FILES.psk);
         } else {
-          const check = validatePskFile(res.body, options.format);
+          const pskFormat = options.format as PskFormat;
+          const check = validatePskFile(res.body, pskFormat);
           result.warnings.push(...check.warnings);
           if (await install(file(OUTPUT_FILES.psk), res.body, installed.psk, 0o640)) {
             result.changed.push(OUTPUT_FILES.psk);
-            log(`${OUTPUT_FILES.psk}: installed ${check.entries} ${options.format} PSK identit${check.entries === 1 ? "y" : "ies"}`);
+            log(`${OUTPUT_FILES.psk}: installed ${check.entries} ${pskFormat} PSK identit${check.entries === 1 ? "y" : "ies"}`);
           } else result.skipped.push(OUTPUT_FILES.psk);
           rememberEtag("psk", res);
         }
@@ -292,7 +308,9 @@ export async function syncOnce(options: SyncOptions): Promise<SyncResult> {
 
   // A reload that failed last time is retried even when nothing changed since: the files are in
   // place, but the broker is still running on the old ones.
-  if (result.changed.length || (state.pendingReload && options.reload)) {
+  // RabbitMQ reads the hash directory at each handshake: a change there alone needs no reload.
+  const needsReload = result.changed.filter((f) => f !== OUTPUT_FILES.crlHashDir && !(options.format === "rabbitmq" && f === OUTPUT_FILES.crl));
+  if (needsReload.length || (state.pendingReload && options.reload)) {
     if (options.reload) {
       try {
         result.reloaded = await reloadBroker(options.reload);
@@ -308,13 +326,21 @@ export async function syncOnce(options: SyncOptions): Promise<SyncResult> {
         stateDirty = true;
       }
     } else {
-      result.warnings.push(`${result.changed.join(", ")} changed: reload the broker (no --reload-pid or --reload-cmd given)`);
+      result.warnings.push(`${needsReload.join(", ")} changed: reload the broker (no --reload-pid or --reload-cmd given)`);
     }
   }
 
   if (failures.length === 0) {
     state.lastSuccess = clock.now().toISOString();
     stateDirty = true;
+    if (options.reportUrl) {
+      try {
+        await fetchConditional(new URL(`${options.reportUrl.replace(/\/+$/, "")}/synced`), { ca, timeoutMs: options.timeoutMs });
+      } catch (e) {
+        // The URL holds the broker's secret: name the failure, never the URL.
+        result.warnings.push(`could not report the sync to CertFleet (${e instanceof FetchError && e.status ? `HTTP ${e.status}` : "no answer"})`);
+      }
+    }
   }
   if (stateDirty) {
     try {
@@ -408,4 +434,37 @@ function reportFreshness(crls: { subject: string; info: CrlInfo }[], now: Date, 
       warnings.push(`the CRL of "${subject}" expires at ${info.nextUpdate.toISOString()}; mosquitto refuses every client after that unless a newer CRL is installed`);
     }
   }
+}
+
+const HASH_FILE = /^[0-9a-f]{8}\.r\d+$/;
+
+/**
+ * Makes DIR an `openssl rehash` directory of exactly these CRLs: `<issuer hash>.r0`, `.r1`, … for
+ * issuers whose names hash alike, in the order of the set. Each file is replaced atomically (new
+ * CRLs first, then stale names removed), so a handshake always finds a complete CRL for every
+ * issuer. Returns whether anything changed.
+ */
+async function installCrlHashDir(dir: string, crls: VerifiedCrl[], log: (line: string) => void): Promise<boolean> {
+  await mkdir(dir, { recursive: true, mode: 0o755 });
+  const wanted = new Map<string, string>();
+  const counts = new Map<string, number>();
+  for (const crl of crls) {
+    const hash = opensslNameHash(crl.info.issuerDer);
+    const n = counts.get(hash) ?? 0;
+    counts.set(hash, n + 1);
+    wanted.set(`${hash}.r${n}`, toPem(crl.der, "X509 CRL"));
+  }
+  let changed = false;
+  for (const [name, pem] of wanted) {
+    const target = path.join(dir, name);
+    if (await install(target, pem, await readFileIfExists(target), 0o644)) changed = true;
+  }
+  for (const name of await readdir(dir)) {
+    if (HASH_FILE.test(name) && !wanted.has(name)) {
+      await rm(path.join(dir, name), { force: true });
+      changed = true;
+    }
+  }
+  if (changed) log(`${OUTPUT_FILES.crlHashDir}/: ${[...wanted.keys()].join(", ")}`);
+  return changed;
 }

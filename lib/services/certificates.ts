@@ -242,7 +242,7 @@ export async function revokeCertificate(actor: Actor, certificateId: string, rea
       audit: { action: onHold ? "certificate.revoke-held" : "certificate.revoke", targetType: "device", targetId: cert.deviceId ?? undefined, details: { certificateId: cert.id, serial: cert.serialHex, reason } },
     };
   });
-  announceRevocations([row.caId]);
+  announceRevocations([row.caId], [row.deviceId]);
   return toCertificateView(row);
 }
 
@@ -263,7 +263,7 @@ export async function unholdCertificate(actor: Actor, certificateId: string): Pr
     const updated = await tx.certificate.findUniqueOrThrow({ where: { id: cert.id } });
     return { result: updated, audit: { action: "certificate.unhold", targetType: "device", targetId: cert.deviceId ?? undefined, details: { certificateId: cert.id, serial: cert.serialHex } } };
   });
-  announceRevocations([row.caId]);
+  announceRevocations([row.caId], [row.deviceId]);
   return toCertificateView(row);
 }
 

@@ -8,6 +8,7 @@ import { REVOCATION_REASONS } from "../pki/revocation-reasons";
 import { markPskChanged } from "./psk";
 import { inventoryWhere, pageDevices } from "./inventory";
 import { emitPskChanged } from "../events";
+import { announceAccessChanged, markAccessChanged } from "./mqtt-access";
 import type { TDeviceQuery, TDeviceUpdate, TNewDevice } from "../validation/devices";
 import type { Prisma } from "../generated/sqlite/client";
 
@@ -86,7 +87,8 @@ export async function getDevice(actor: Actor, id: string): Promise<DeviceView> {
 
 export async function updateDevice(actor: Actor, id: string, change: TDeviceUpdate): Promise<DeviceView> {
   authorize(actor, "devices:write");
-  return withAudit(actor, async (tx) => {
+  let accessChanged = false;
+  const result = await withAudit(actor, async (tx) => {
     const device = await tx.device.findUnique({ where: { id } });
     if (!device) throw notFound("Device");
     if (device.status === "decommissioned") throw new AppError("INVALID_STATE", "A decommissioned device cannot be changed");
@@ -104,8 +106,13 @@ export async function updateDevice(actor: Actor, id: string, change: TDeviceUpda
       },
       include: deviceInclude,
     });
+    // Status (disable / enable) and tags (tag topic policies) decide MQTT access.
+    accessChanged = (change.status !== undefined && change.status !== device.status) || change.tags !== undefined;
+    if (accessChanged) await markAccessChanged(tx);
     return { result: toDeviceView(updated), audit: { action: "device.update", targetType: "device", targetId: id, details: { name: device.name, change } } };
   });
+  if (accessChanged) announceAccessChanged([id]);
+  return result;
 }
 
 /**
@@ -127,6 +134,7 @@ export async function decommissionDevice(actor: Actor, id: string): Promise<Devi
     ({ caIds: revokedCaIds } = await revokeInTx(tx, certificates.map((c) => c.id), REVOCATION_REASONS.cessationOfOperation, new Date()));
     const psks = await tx.psk.updateMany({ where: { deviceId: id, status: "active" }, data: { status: "revoked", revokedAt: new Date() } });
     if (psks.count) await markPskChanged(tx);
+    await markAccessChanged(tx);
     // certNotAfter feeds the expiry views: a decommissioned device expires nothing any more.
     const updated = await tx.device.update({ where: { id }, data: { status: "decommissioned", hasPsk: false, certNotAfter: null }, include: deviceInclude });
     return {
@@ -140,7 +148,7 @@ export async function decommissionDevice(actor: Actor, id: string): Promise<Devi
     };
   });
   emitPskChanged();
-  announceRevocations(revokedCaIds);
+  announceRevocations(revokedCaIds, [id]);
   return result;
 }
 

@@ -45,7 +45,7 @@ function createProcessMetrics(): ProcessMetrics {
     ocspCache: new Counter({ name: "certfleet_ocsp_cache_total", help: "OCSP answers served from the pre-signed cache (hit) or signed for the request (miss)", labelNames: ["result"], registers }),
     brokerHttp: new Histogram({
       name: "certfleet_broker_http_request_duration_seconds",
-      help: "Time to answer broker endpoints (crl, ca, ocsp, psk-file, est, metrics) by method and status code",
+      help: "Time to answer broker endpoints (crl, ca, ocsp, psk-file, est, metrics, broker-auth) by method and status code",
       labelNames: ["endpoint", "method", "code"],
       buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
       registers,

@@ -17,7 +17,7 @@ import { db, type Tx } from "../db";
 import { config } from "../config";
 import { AppError, notFound } from "../errors";
 import { authorize, type Actor } from "../auth/roles";
-import { emitPskChanged, onPskChanged } from "../events";
+import { emitAccessChanged, emitPskChanged, onPskChanged } from "../events";
 import { getMasterKey } from "../secrets";
 import { openSecret, sealSecret } from "../pki/keystore";
 import { fixedClock } from "../pki/clock";
@@ -254,6 +254,8 @@ export async function revokeDevicePsk(actor: Actor, deviceId: string): Promise<{
     };
   });
   emitPskChanged();
+  // A device whose only credential was this PSK loses MQTT access: close its live sessions.
+  emitAccessChanged([deviceId]);
   return result;
 }
 

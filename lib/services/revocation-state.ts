@@ -1,13 +1,14 @@
-// The one poller behind the broker-facing revocation state (CRLs and OCSP caches): twice a second
-// it reads every issuing CA's revocationVersion, the number of its newest stored CRL and whether
-// other instances share the database, and hands that snapshot to both; a revocation made in this
-// process reaches both at once through the in-process event.
+// The one poller behind the broker-facing revocation state (CRLs, OCSP caches and the MQTT auth
+// backend's answers): twice a second it reads every issuing CA's revocationVersion, the number of
+// its newest stored CRL, whether other instances share the database and the PSK / MQTT-access
+// change markers, and hands that snapshot to all three; a change made in this process reaches
+// them at once through the in-process events.
 import { randomUUID } from "node:crypto";
 import { db } from "../db";
 import { onRevocationChanged, revocationEventCount, type RevocationSnapshot } from "../events";
 import { followCrlState, onLocalCrlChange, stopCrlTimers } from "./crl";
 import { followOcspState, onLocalOcspChange } from "./ocsp";
-
+import { ACCESS_MARKER_KEYS, followAccessState } from "./mqtt-access";
 
 /**
  * Each instance announces itself in the Setting table so that the others know whether a new CRL
@@ -41,15 +42,22 @@ export function startRevocationState(options: { pollMs?: number; log?: (line: st
     try {
       const eventsBefore = revocationEventCount();
       const since = new Date(Date.now() - PEER_TTL_MS);
-      const [cas, newest, peers] = await Promise.all([
+      const [cas, newest, peers, markers] = await Promise.all([
         db().certificateAuthority.findMany({ where: { kind: "issuing" }, select: { id: true, slug: true, revocationVersion: true }, orderBy: { createdAt: "asc" } }),
         db().crl.groupBy({ by: ["caId"], _max: { number: true } }),
         db().setting.count({ where: { key: { startsWith: INSTANCE_PREFIX, not: instanceKey }, updatedAt: { gt: since } } }),
+        db().setting.findMany({ where: { key: { in: ACCESS_MARKER_KEYS } }, select: { key: true, value: true }, orderBy: { key: "asc" } }),
       ]);
       const newestBy = new Map(newest.map((n) => [n.caId, n._max.number]));
-      const snapshot: RevocationSnapshot = { cas: cas.map((ca) => ({ ...ca, newestCrlNumber: newestBy.get(ca.id) ?? null })), eventsBefore, peers };
+      const snapshot: RevocationSnapshot = {
+        cas: cas.map((ca) => ({ ...ca, newestCrlNumber: newestBy.get(ca.id) ?? null })),
+        eventsBefore,
+        peers,
+        markers: markers.map((m) => `${m.key}=${m.value}`).join(";"),
+      };
       followOcspState(snapshot);
       followCrlState(snapshot, log);
+      followAccessState(snapshot);
       if (Date.now() - lastBeat >= HEARTBEAT_MS) {
         lastBeat = Date.now();
         await db().setting.upsert({ where: { key: instanceKey }, create: { key: instanceKey, value: String(process.pid) }, update: { value: String(process.pid) } });

@@ -4,7 +4,7 @@
 // instance watch that number — and, after the commit, announceRevocations tells this process's
 // broker endpoints at once. Nothing else bumps revocationVersion for a status change.
 import type { Tx } from "../db";
-import { emitRevocationChanged } from "../events";
+import { emitAccessChanged, emitRevocationChanged } from "../events";
 import { REVOCATION_REASONS, REVOCATION_REASON_NAMES } from "../pki/revocation-reasons";
 import { processMetrics } from "./metrics";
 
@@ -56,7 +56,14 @@ export async function releaseHoldInTx(tx: Tx, cert: { id: string; caId: string; 
   return bumpRevocationVersions(tx, [cert.caId]);
 }
 
-/** After the commit: this process's CRL signer and OCSP caches act on the change at once (others follow revocationVersion). */
-export function announceRevocations(caIds: Iterable<string>): void {
+/**
+ * After the commit: this process's CRL signer and OCSP caches act on the change at once (others
+ * follow revocationVersion). With `deviceIds` (whose current certificate changed status) the MQTT
+ * auth backend re-checks them and their live broker sessions are closed if they lost access
+ * (lib/services/broker-sessions.ts).
+ */
+export function announceRevocations(caIds: Iterable<string>, deviceIds: Iterable<string | null> = []): void {
   for (const caId of new Set(caIds)) emitRevocationChanged(caId);
+  const devices = [...new Set(deviceIds)].filter((id): id is string => !!id);
+  if (devices.length) emitAccessChanged(devices);
 }

@@ -452,6 +452,7 @@ test("accessibility: every page for an admin and a viewer, and the dialogs open 
     [`/devices/${pskDevice.id}`, "psk-panel", "a11y-device-psk"],
     ["/devices/import", "", "a11y-import"],
     ["/cas", "", "a11y-cas"],
+    ["/brokers", "", "a11y-brokers"],
     ["/audit", "audit-table", "a11y-audit"],
     ["/settings", "users-table", "a11y-settings"],
   ];

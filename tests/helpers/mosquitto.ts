@@ -16,7 +16,7 @@ export const MOSQUITTO_PUB_BIN = process.env.MOSQUITTO_PUB_BIN ?? "mosquitto_pub
  */
 export const BROKER_HOST = "127.0.0.2";
 
-function canConnect(host: string, port: number): Promise<boolean> {
+export function canConnect(host: string, port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = net.connect({ host, port });
     socket.once("connect", () => {

@@ -2,7 +2,7 @@
 // endpoints (/pki/chain.pem, /pki/crls.pem, /api/v1/broker/psk-file) with files made by lib/pki.
 import { spawn, spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import http from "node:http";
 import https from "node:https";
 import type { AddressInfo } from "node:net";
@@ -391,6 +391,41 @@ describe.sequential("broker-sync with a real mosquitto", () => {
     expect(emqx).toMatch(/raw bytes/);
   });
 
+  it("--format rabbitmq: the CRLs also as an openssl-rehash directory, named as openssl rehash names them, without a PSK file", async () => {
+    const rabbitOut = mkdtempSync(path.join(work, "rabbit-"));
+    const hashDir = path.join(rabbitOut, OUTPUT_FILES.crlHashDir);
+    fake.chain = pki.chainPem;
+    fake.crls = crlRevokingA;
+    const first = await syncOnce(options({ outDir: rabbitOut, format: "rabbitmq" }));
+    expect(first.changed.sort()).toEqual([OUTPUT_FILES.chain, OUTPUT_FILES.crl, OUTPUT_FILES.crlHashDir].sort());
+    expect(existsSync(path.join(rabbitOut, OUTPUT_FILES.psk))).toBe(false);
+    // The hash directory needs no reload: no warning asks for one for it.
+    expect(first.warnings.join("\n")).not.toContain(OUTPUT_FILES.crlHashDir);
+    // Independent check: openssl rehash over the same CRL names it identically.
+    const check = mkdtempSync(path.join(work, "rehash-"));
+    writeFileSync(path.join(check, "crl.pem"), readFileSync(path.join(rabbitOut, OUTPUT_FILES.crl)));
+    expect(spawnSync("openssl", ["rehash", check]).status).toBe(0);
+    const ours = readdirSync(hashDir).sort();
+    expect(ours).toEqual(readdirSync(check).filter((n) => /\.r\d+$/.test(n)).sort());
+    expect(ours).toHaveLength(1);
+    expect(readFileSync(path.join(hashDir, ours[0]), "utf8")).toBe(readFileSync(path.join(rabbitOut, OUTPUT_FILES.crl), "utf8"));
+    // OpenSSL's own lookup through the directory finds the CRL: device A is revoked there.
+    const verify = spawnSync("openssl", ["verify", "-crl_check", "-CAfile", path.join(rabbitOut, OUTPUT_FILES.chain), "-CApath", hashDir, pki.deviceA.certFile], { encoding: "utf8" });
+    expect(verify.stdout + verify.stderr).toMatch(/revoked/);
+
+    // A newer CRL replaces the file in place; a stray stale name is removed; a refused CRL changes nothing.
+    writeFileSync(path.join(hashDir, "0badc0de.r0"), "stale");
+    fake.crls = await pki.crl({ number: 50n });
+    const second = await syncOnce(options({ outDir: rabbitOut, format: "rabbitmq" }));
+    expect(second.changed).toContain(OUTPUT_FILES.crlHashDir);
+    expect(readdirSync(hashDir).sort()).toEqual(ours);
+    const installed = readFileSync(path.join(hashDir, ours[0]), "utf8");
+    fake.crls = await pki.crl({ number: 49n });
+    await expect(syncOnce(options({ outDir: rabbitOut, format: "rabbitmq" }))).rejects.toThrow(/lower than the installed/);
+    expect(readFileSync(path.join(hashDir, ours[0]), "utf8")).toBe(installed);
+    fake.crls = crlRevokingA;
+  });
+
   it("validates PSK files per broker format and rejects bad flags with clear messages", () => {
     expect(validatePskFile(Buffer.from(`# comment\n\n${GOOD_PSK}`), "mosquitto").entries).toBe(2);
     expect(() => validatePskFile(Buffer.from("a:0011\na:2233\n"), "mosquitto")).toThrow(/appears twice/);
@@ -400,13 +435,23 @@ describe.sequential("broker-sync with a real mosquitto", () => {
     expect(() => validatePskFile(Buffer.from("# comment\ndev1:x\n"), "emqx")).toThrow(/comment/);
     expect(() => validatePskFile(Buffer.from("dev1:x\n\ndev2:y\n"), "emqx")).toThrow(/blank line/);
 
-    expect(() => parseBrokerSyncArgs(["--url", "http://x", "--out", "/tmp/x"])).toThrow(/--format must be mosquitto or emqx/);
+    expect(() => parseBrokerSyncArgs(["--url", "http://x", "--out", "/tmp/x"])).toThrow(/--format must be mosquitto, emqx or rabbitmq/);
+    expect(() => parseBrokerSyncArgs(["--url", "http://x", "--out", "/tmp/x", "--format", "rabbitmq", "--psk"])).toThrow(/no PSK file/);
     expect(() => parseBrokerSyncArgs(["--url", "http://x", "--out", "/tmp/x", "--format", "emqx", "--bogus"])).toThrow(/Unknown option '--bogus'/);
     expect(() => parseBrokerSyncArgs(["--url", "http://x", "--out", "/tmp/x", "--format", "emqx", "--interval", "soon"])).toThrow(/--interval/);
     expect(() => parseBrokerSyncArgs(["--url", "http://x", "--out", "/tmp/x", "--format", "emqx", "--once", "--interval", "5m"])).toThrow(/contradict/);
     expect(parseBrokerSyncArgs(["--url", "http://x", "--out", "/tmp/x", "--format", "emqx", "--interval", "5m"], { CERTFLEET_BROKER_TOKEN: "t" })).toMatchObject({ intervalMs: 300_000, options: { token: "t", psk: "auto" } });
-    expect(() => brokerConfigText(["--broker", "hivemq"])).toThrow(/--broker must be one of mosquitto, emqx/);
+    expect(() => brokerConfigText(["--broker", "hivemq"])).toThrow(/--broker must be one of mosquitto, emqx, rabbitmq/);
     expect(() => brokerConfigText(["--broker", "mosquitto", "--mtls-port", "99999"])).toThrow(/--mtls-port/);
+    expect(() => brokerConfigText(["--broker", "rabbitmq", "--psk-port", "8884"])).toThrow(/no PSK support/);
+    expect(() => brokerConfigText(["--broker", "rabbitmq", "--crl-mode", "ocsp"])).toThrow(/--crl-mode must be one of cdp, hash-dir/);
+    expect(() => brokerConfigText(["--broker", "mosquitto", "--crl-mode", "cdp"])).toThrow(/--crl-mode is for --broker rabbitmq/);
+    expect(() => brokerConfigText(["--broker", "rabbitmq", "--auth-url", "ftp://x"])).toThrow(/--auth-url must be an absolute http/);
+    const rabbit = brokerConfigText(["--broker", "rabbitmq", "--dir", "/etc/rabbitmq/cf", "--crl-mode", "hash-dir", "--auth-url", "https://pki.example.com/broker-auth/s3cret"]);
+    for (const key of ["mqtt.ssl_cert_login = true", "ssl_cert_login_from = common_name", "auth_backends.1 = http", "auth_http.topic_path = https://pki.example.com/broker-auth/s3cret/topic", '{dir, "/etc/rabbitmq/cf/crl-hash"}', "{fail_if_no_peer_cert, true}", "{crl_check, peer}", "rabbitmq_auth_backend_http"]) {
+      expect(rabbit).toContain(key);
+    }
+    expect(rabbit).not.toMatch(/^auth_backends\.2/m);
   });
 });
 

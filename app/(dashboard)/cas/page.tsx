@@ -4,7 +4,7 @@ import { config } from "@/lib/config";
 import { listCas, type CaView } from "@/lib/services/cas";
 import { getCrlStates } from "@/lib/services/crl";
 import { getOcspResponderStates } from "@/lib/services/ocsp";
-import { generateBrokerConfig, BROKER_KINDS } from "@/lib/broker/config";
+import { generateBrokerConfig, BROKER_KINDS, type BrokerKind, type RabbitCrlMode } from "@/lib/broker/config";
 import { PageHeader } from "@/components/ui/page-header";
 import { Card, CardBody, CardHeader } from "@/components/ui/card";
 import { Badge } from "@/components/ui/badge";
@@ -155,14 +155,23 @@ export default async function CasPage() {
   const publicUrl = config().publicUrl;
   const pkcs11 = config().pkcs11;
   const tokenLabel = pkcs11 ? (pkcs11.tokenLabel ?? `slot ${pkcs11.slot}`) : null;
-  const snippets = BROKER_KINDS.map((broker) => {
+  const labels = { mosquitto: "Mosquitto", emqx: "EMQX", rabbitmq: "RabbitMQ" } as const;
+  const variants = BROKER_KINDS.flatMap((broker): { key: string; broker: BrokerKind; label: string; crlMode?: RabbitCrlMode }[] =>
+    broker === "rabbitmq"
+      ? [
+          { key: "rabbitmq", broker, label: "RabbitMQ (CRL from CDP)", crlMode: "cdp" as const },
+          { key: "rabbitmq-hash-dir", broker, label: "RabbitMQ (CRL hash dir)", crlMode: "hash-dir" as const },
+        ]
+      : [{ key: broker, broker, label: labels[broker], crlMode: undefined }],
+  );
+  const snippets = variants.map(({ key, broker, label, crlMode }) => {
     let text: string;
     try {
-      text = generateBrokerConfig({ broker, url: publicUrl });
+      text = generateBrokerConfig({ broker, url: publicUrl, crlMode });
     } catch (e) {
       text = `# ${e instanceof Error ? e.message : "unavailable"}`;
     }
-    return { broker, label: broker === "emqx" ? "EMQX" : "Mosquitto", text };
+    return { broker: key, label, text };
   });
 
   // Roots first, each followed by the CAs it signed.
@@ -206,7 +215,7 @@ export default async function CasPage() {
             <CardHeader
               id="broker-config"
               title="Broker configuration"
-              description={<>mTLS with CRL checking plus a PSK listener, using the files <span className="font-mono">certfleet broker-sync</span> keeps current. Same output as <span className="font-mono">certfleet broker-config</span>.</>}
+              description={<>mTLS with CRL checking (plus a PSK listener where the broker has one), using the files <span className="font-mono">certfleet broker-sync</span> keeps current. Same output as <span className="font-mono">certfleet broker-config</span>.</>}
             />
             <BrokerSnippets snippets={snippets} />
           </Card>

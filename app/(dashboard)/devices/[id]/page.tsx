@@ -25,7 +25,12 @@ import { PskPanel } from "@/components/psks/psk-panel";
 import { EnrollmentPanel } from "@/components/est/enrollment-panel";
 import { opensslSubject, type EstTarget } from "@/components/est/est-commands";
 import { AuditList } from "@/components/audit/audit-list";
+import { listBrokers } from "@/lib/services/brokers";
+import { getTopicPolicy } from "@/lib/services/topic-policies";
+import { TopicPolicyForm } from "@/components/brokers/topic-policy-form";
+import { LiveSessionsNote } from "@/components/brokers/live-sessions-note";
 import { requireActor } from "../../require-actor";
+import { resetTopicPolicyAction, saveTopicPolicyAction } from "../../brokers/actions";
 import { decommissionDeviceAction, updateDeviceAction } from "../actions";
 import { issueCertificateFormAction, renewCertificateAction, revokeCertificateAction, unholdCertificateAction } from "../certificate-actions";
 import { createOrRotatePskAction, revealPskAction, revokePskAction } from "../psk-actions";
@@ -78,13 +83,15 @@ function estTargetFor(cas: Awaited<ReturnType<typeof listCas>>, currentCaId: str
 export default async function DevicePage({ params }: { params: Promise<{ id: string }> }) {
   const { id } = await params;
   const { actor, device } = await loadDevice(id);
-  const [certificates, psks, events, cas, enrollment, defaultCa] = await Promise.all([
+  const [certificates, psks, events, cas, enrollment, defaultCa, topicPolicy, brokers] = await Promise.all([
     listDeviceCertificates(actor, id),
     can(actor.role, "psk:read") ? listDevicePsks(actor, id) : Promise.resolve([]),
     can(actor.role, "audit:read") ? listAuditEvents(actor, { targetType: "device", targetId: id, limit: 30 }) : Promise.resolve([]),
     listCas(actor),
     getDeviceEnrollment(actor, id),
     findIssuingCa().catch(() => null),
+    getTopicPolicy(actor, "device", id),
+    listBrokers(actor),
   ]);
   const now = new Date();
   const current = certificates.find((c) => c.id === device.currentCertificateId) ?? null;
@@ -249,6 +256,22 @@ export default async function DevicePage({ params }: { params: Promise<{ id: str
               </CardBody>
             </Card>
           )}
+
+          <Card aria-labelledby="mqtt">
+            <CardHeader id="mqtt" title="MQTT access" description="Topics the broker auth backend allows, and what happens to open connections." />
+            <CardBody className="space-y-4">
+              <TopicPolicyForm
+                policy={topicPolicy}
+                save={saveTopicPolicyAction.bind(null, device.id)}
+                reset={resetTopicPolicyAction.bind(null, device.id)}
+                canWrite={can(actor.role, "devices:write") && device.status !== "decommissioned"}
+              />
+              <LiveSessionsNote
+                closingBrokers={brokers.filter((b) => b.canCloseSessions).map((b) => b.name)}
+                mosquittoBrokers={brokers.filter((b) => b.kind === "mosquitto").map((b) => b.name)}
+              />
+            </CardBody>
+          </Card>
 
           {can(actor.role, "audit:read") && (
             <Card aria-labelledby="activity">
