@@ -1,4 +1,5 @@
 // Environment configuration, validated once. Every variable is documented in README.md.
+import os from "node:os";
 import path from "node:path";
 import { z } from "zod";
 
@@ -31,6 +32,8 @@ const ZEnv = z.object({
   CERTFLEET_PKCS11_SLOT: z.coerce.number().int().min(0).optional(),
   CERTFLEET_PKCS11_PIN: z.string().min(1).optional(),
   CERTFLEET_PKCS11_PIN_FILE: z.string().min(1).optional(),
+  // Serving processes (lib/server/cluster.ts); 1 runs everything in one process.
+  CERTFLEET_WORKERS: z.coerce.number().int().min(1).max(1024).optional(),
   CERTFLEET_TRUST_PROXY: z.union([z.enum(["true", "false"]), z.coerce.number().int().min(0).max(10)]).default("false"),
 });
 
@@ -69,6 +72,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
     // EST needs TLS straight to this process (the client certificate), so by default the HTTPS port on the public host.
     estUrl: (e.CERTFLEET_EST_URL ?? `https://${new URL(e.CERTFLEET_PUBLIC_URL ?? "http://localhost").hostname}:${e.HTTPS_PORT}/.well-known/est`).replace(/\/+$/, ""),
     pkcs11,
+    workers: e.CERTFLEET_WORKERS ?? os.availableParallelism(),
     trustedProxies: e.CERTFLEET_TRUST_PROXY === "true" ? 1 : e.CERTFLEET_TRUST_PROXY === "false" ? 0 : e.CERTFLEET_TRUST_PROXY,
   };
 }

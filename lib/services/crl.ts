@@ -16,13 +16,19 @@
 // sees the number go back. Alone, an instance serves its new CRL at once. The moment is the
 // signer's clock plus HOLD_MS read on each instance's clock: instances keep their clocks in step
 // (NTP) as they must for CRL and OCSP times anyway.
+//
+// Workers of one server (CERTFLEET_WORKERS > 1) are instances like any other, on SQLite too: the
+// increment above runs under SQLite's one write lock, so two workers never take the same number.
+// Among siblings alone the hold-back is SIBLING_HOLD_MS: the signer tells its siblings the moment
+// it stored a CRL (revocation-state.ts), they share one clock, and a revocation then reaches every
+// worker's CRL within a second.
 import { createHash } from "node:crypto";
 import { db, isPostgres, transaction, type Tx } from "../db";
 import { config } from "../config";
 import { authorize, type Actor } from "../auth/roles";
 import { caSigner, caUrls, type CaRecord } from "./cas";
 import { buildCrl, crlToPemBytes, type CrlEntryInput } from "../pki/crl-writer";
-import type { RevocationSnapshot } from "../events";
+import { emitCrlStored, type RevocationSnapshot } from "../events";
 
 export interface ServedCrl {
   caId: string;
@@ -58,14 +64,16 @@ interface CrlState {
   debounce: Map<string, NodeJS.Timeout>;
   /** When the poll first saw a CA's version ahead of every CRL, for a move made elsewhere. */
   behindSince: Map<string, number>;
-  /** Other instances alive on the database, as of the last poll. */
+  /** Other instances alive on the database, as of the last poll (sibling workers included). */
   peers: number;
+  /** Of those, the ones that are not workers of this server. */
+  remotePeers: number;
   /** When a failed re-sign was last reported per CA (reported once a minute, not on every poll). */
   warned: Map<string, number>;
 }
 
 const g = globalThis as unknown as { __certfleetCrlState?: CrlState };
-const state: CrlState = (g.__certfleetCrlState ??= { served: new Map(), held: new Map(), inflight: new Map(), debounce: new Map(), behindSince: new Map(), peers: 0, warned: new Map() });
+const state: CrlState = (g.__certfleetCrlState ??= { served: new Map(), held: new Map(), inflight: new Map(), debounce: new Map(), behindSince: new Map(), peers: 0, remotePeers: 0, warned: new Map() });
 
 const KEEP_STORED = 5;
 /**
@@ -74,6 +82,12 @@ const KEEP_STORED = 5;
  * serves it.
  */
 export const HOLD_MS = 1_200;
+/**
+ * The hold-back when the only other instances are sibling workers: they are told at once and load
+ * the CRL in milliseconds (their poll, 0.5 s, is only the fallback). Debounce plus signing plus
+ * this keeps revocation → CRL served in every worker under a second.
+ */
+export const SIBLING_HOLD_MS = 500;
 /** A local revocation is signed after this quiet time, so a burst of revocations costs one CRL. */
 const DEBOUNCE_MS = 100;
 /**
@@ -227,6 +241,7 @@ async function generateCrl(caId: string): Promise<ServedCrl> {
   await db().crl.create({ data: { caId, ...row, sizeBytes: der.length }, select: { id: true } });
   const old = await db().crl.findMany({ where: { caId }, orderBy: { number: "desc" }, skip: KEEP_STORED, select: { id: true } });
   if (old.length) await db().crl.deleteMany({ where: { id: { in: old.map((o) => o.id) } } });
+  emitCrlStored(caId);
   return toServed(ca, row, true);
 }
 
@@ -269,7 +284,7 @@ function adopt(crl: ServedCrl) {
   const servedValid = served !== undefined && now < served.nextUpdate.getTime();
   // One that another instance signed is held even when this one thinks it is alone: its signer
   // may know of instances this one has not seen yet.
-  const publishAt = !servedValid || (crl.signedHere && state.peers === 0) ? now : crl.storedAt.getTime() + HOLD_MS;
+  const publishAt = !servedValid || (crl.signedHere && state.peers === 0) ? now : crl.storedAt.getTime() + (state.remotePeers > 0 ? HOLD_MS : SIBLING_HOLD_MS);
   const held = state.held.get(crl.slug) ?? [];
   const timer = setTimeout(() => publishDue(crl.slug), Math.max(0, publishAt - now));
   timer.unref();
@@ -356,6 +371,7 @@ export function onLocalCrlChange(caId: string, log: (line: string) => void) {
  */
 export function followCrlState(snapshot: RevocationSnapshot, log: (line: string) => void) {
   state.peers = snapshot.peers;
+  state.remotePeers = snapshot.remotePeers;
   const now = Date.now();
   for (const ca of snapshot.cas) {
     const known = newestKnown(ca.slug);
@@ -421,4 +437,5 @@ export function forgetCrlStateForTests() {
   state.held.clear();
   state.behindSince.clear();
   state.peers = 0;
+  state.remotePeers = 0;
 }

@@ -1,13 +1,17 @@
 // The one poller behind the broker-facing revocation state (CRLs and OCSP caches): twice a second
 // it reads every issuing CA's revocationVersion, the number of its newest stored CRL and whether
 // other instances share the database, and hands that snapshot to both; a revocation made in this
-// process reaches both at once through the in-process event.
+// process reaches both at once through the in-process event. Workers of one server (lib/server)
+// also tell each other through their primary: a revocation committed in one marks every sibling's
+// OCSP caches stale as soon as the message arrives (typically well under a millisecond; the poll
+// stays the bound), and a CRL one stored makes each sibling poll now, so it loads the CRL well
+// inside the short hold-back that siblings use (crl.ts SIBLING_HOLD_MS).
 import { randomUUID } from "node:crypto";
 import { db } from "../db";
-import { onRevocationChanged, revocationEventCount, type RevocationSnapshot } from "../events";
+import { emitRevocationChanged, onCrlStored, onRevocationChanged, revocationEventCount, type RevocationSnapshot } from "../events";
+import { castToSiblings, onPrimaryCast, TOPICS } from "../server/ipc";
 import { followCrlState, onLocalCrlChange, stopCrlTimers } from "./crl";
 import { followOcspState, onLocalOcspChange } from "./ocsp";
-
 
 /**
  * Each instance announces itself in the Setting table so that the others know whether a new CRL
@@ -17,6 +21,11 @@ import { followOcspState, onLocalOcspChange } from "./ocsp";
 const HEARTBEAT_MS = 3_000;
 const PEER_TTL_MS = 10_000;
 const INSTANCE_PREFIX = "instance:";
+/**
+ * Workers of one server share this id (the cluster's primary sets it before forking); it opens
+ * each heartbeat's value, so a poll tells sibling workers from other servers.
+ */
+export const SERVER_ID_ENV = "CERTFLEET_INTERNAL_SERVER_ID";
 
 export function startRevocationState(options: { pollMs?: number; log?: (line: string) => void } = {}): () => void {
   // Three small indexed queries per poll; half a second keeps another instance's revocation and
@@ -24,40 +33,56 @@ export function startRevocationState(options: { pollMs?: number; log?: (line: st
   const pollMs = options.pollMs ?? 500;
   const log = options.log ?? ((line: string) => console.error(line));
   const instanceKey = `${INSTANCE_PREFIX}${randomUUID()}`;
+  const server = process.env[SERVER_ID_ENV] ?? randomUUID();
+  const beat = `${server} ${process.pid}`;
   let lastBeat = 0;
   let busy = false;
+  let again = false;
 
-  const unsubscribe = onRevocationChanged((caId) => {
+  const unsubscribe = onRevocationChanged((caId, fromSibling) => {
     // OCSP first and synchronously: the revoking request has not been answered yet, and no OCSP
     // answer after it may come from a cache made before it.
     onLocalOcspChange(caId);
+    // The sibling that revoked signs the CRL; this one reads the new version now.
+    if (fromSibling) return void poll();
     onLocalCrlChange(caId, log);
+    castToSiblings(TOPICS.revocation, caId);
   });
+  const stopSiblingRevocations = onPrimaryCast(TOPICS.revocation, (caId) => emitRevocationChanged(String(caId), { fromSibling: true }));
+  const stopCrlStored = onCrlStored((caId) => castToSiblings(TOPICS.crlStored, caId));
+  const stopSiblingCrls = onPrimaryCast(TOPICS.crlStored, () => void poll());
 
   const poll = async () => {
-    // A slow poll (a busy database) is not stacked up: the next tick reads fresher data anyway.
-    if (busy) return;
+    // A slow poll (a busy database) is not stacked up; a nudge during one runs one more after it,
+    // since the running poll's reads may have started before the sibling's commit.
+    if (busy) {
+      again = true;
+      return;
+    }
     busy = true;
+    again = false;
     try {
       const eventsBefore = revocationEventCount();
       const since = new Date(Date.now() - PEER_TTL_MS);
       const [cas, newest, peers] = await Promise.all([
         db().certificateAuthority.findMany({ where: { kind: "issuing" }, select: { id: true, slug: true, revocationVersion: true }, orderBy: { createdAt: "asc" } }),
         db().crl.groupBy({ by: ["caId"], _max: { number: true } }),
-        db().setting.count({ where: { key: { startsWith: INSTANCE_PREFIX, not: instanceKey }, updatedAt: { gt: since } } }),
+        db().setting.findMany({ where: { key: { startsWith: INSTANCE_PREFIX, not: instanceKey }, updatedAt: { gt: since } }, select: { value: true } }),
       ]);
       const newestBy = new Map(newest.map((n) => [n.caId, n._max.number]));
-      const snapshot: RevocationSnapshot = { cas: cas.map((ca) => ({ ...ca, newestCrlNumber: newestBy.get(ca.id) ?? null })), eventsBefore, peers };
+      const remotePeers = peers.filter((p) => !p.value.startsWith(`${server} `)).length;
+      const snapshot: RevocationSnapshot = { cas: cas.map((ca) => ({ ...ca, newestCrlNumber: newestBy.get(ca.id) ?? null })), eventsBefore, peers: peers.length, remotePeers };
       followOcspState(snapshot);
       followCrlState(snapshot, log);
       if (Date.now() - lastBeat >= HEARTBEAT_MS) {
         lastBeat = Date.now();
-        await db().setting.upsert({ where: { key: instanceKey }, create: { key: instanceKey, value: String(process.pid) }, update: { value: String(process.pid) } });
+        await db().setting.upsert({ where: { key: instanceKey }, create: { key: instanceKey, value: beat }, update: { value: beat } });
       }
     } catch (e) {
       log(`[certfleet] revocation state poll failed: ${e instanceof Error ? e.message : String(e)}`);
     } finally {
       busy = false;
+      if (again) void poll();
     }
   };
 
@@ -71,6 +96,9 @@ export function startRevocationState(options: { pollMs?: number; log?: (line: st
   return () => {
     clearInterval(timer);
     unsubscribe();
+    stopSiblingRevocations();
+    stopCrlStored();
+    stopSiblingCrls();
     stopCrlTimers();
     void db().setting.deleteMany({ where: { key: instanceKey } }).catch(() => undefined);
   };
