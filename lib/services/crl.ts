@@ -59,7 +59,8 @@ interface CrlState {
   served: Map<string, ServedCrl>;
   /** Newer CRLs waiting for their publishAt, ascending by number. */
   held: Map<string, Held[]>;
-  inflight: Map<string, Promise<ServedCrl>>;
+  /** The refresh running per CA id, and whether it may sign. */
+  inflight: Map<string, { promise: Promise<ServedCrl>; sign: boolean }>;
   /** Local revocations waiting for their debounce, by CA id. */
   debounce: Map<string, NodeJS.Timeout>;
   /** When the poll first saw a CA's version ahead of every CRL, for a move made elsewhere. */
@@ -295,25 +296,31 @@ function adopt(crl: ServedCrl) {
 
 /**
  * Makes sure the CA has a current CRL: loads the newest stored one (possibly signed by another
- * instance) when it is newer than what this process has, and signs a new one when that is
- * outdated. Returns the newest CRL this process then has (served, or held back for a moment).
- * One run per CA at a time.
+ * instance) when it is newer than what this process has, and — unless `sign` is false — signs a
+ * new one when that is outdated. Returns the newest CRL this process then has (served, or held
+ * back for a moment). One run per CA at a time.
  */
-export async function refreshCrl(caId: string): Promise<ServedCrl> {
+export async function refreshCrl(caId: string, options: { sign?: boolean } = {}): Promise<ServedCrl> {
+  const sign = options.sign ?? true;
   const running = state.inflight.get(caId);
-  if (running) return running;
+  if (running && (running.sign || !sign)) return running.promise;
+  // A load is running and a signature is wanted: sign after it (it may have taken in what suffices).
+  if (running) return running.promise.catch(() => undefined).then(() => refreshCrl(caId));
   const run = (async () => {
     const ca = await db().certificateAuthority.findUniqueOrThrow({ where: { id: caId }, select: { id: true, slug: true, revocationVersion: true } });
     let known = newestKnown(ca.slug);
     const latest = await db().crl.findFirst({ where: { caId }, orderBy: { number: "desc" }, select: { id: true, number: true, thisUpdate: true, nextUpdate: true, revocationVersion: true } });
-    // The newest stored CRL's DER is read only when it will be served (it can be tens of MB).
-    if (latest && (!known || latest.number > known.number) && !needsResign(latest, ca.revocationVersion)) {
+    // The newest stored CRL is taken in even when it is already outdated and this process is about
+    // to sign a newer one: until that one is published (after its hold-back) the stored one may be
+    // what every other instance serves, and serving an older number meanwhile would send a client
+    // that alternates between instances back. Its DER is read only then (it can be tens of MB).
+    if (latest && (!known || latest.number > known.number) && latest.nextUpdate.getTime() > Date.now()) {
       const stored = await db().crl.findUnique({ where: { id: latest.id } });
       // Gone already: a newer one replaced it meanwhile (only KEEP_STORED are kept); signed below.
       if (stored) adopt(toServed(ca, stored));
       known = newestKnown(ca.slug);
     }
-    if (known && !needsResign(known, ca.revocationVersion)) return known;
+    if (known && (!sign || !needsResign(known, ca.revocationVersion))) return known;
     try {
       adopt(await generateCrl(caId));
     } catch (e) {
@@ -328,7 +335,7 @@ export async function refreshCrl(caId: string): Promise<ServedCrl> {
     }
     return newestKnown(ca.slug)!;
   })();
-  state.inflight.set(caId, run);
+  state.inflight.set(caId, { promise: run, sign });
   try {
     return await run;
   } finally {
@@ -350,8 +357,8 @@ export async function issuingCaIds(): Promise<{ id: string; slug: string; revoca
   return db().certificateAuthority.findMany({ where: { kind: "issuing" }, select: { id: true, slug: true, revocationVersion: true }, orderBy: { createdAt: "asc" } });
 }
 
-function refreshLogged(caId: string, log: (line: string) => void) {
-  refreshCrl(caId).catch((e) => log(`[certfleet] CRL refresh for ${caId} failed: ${e instanceof Error ? e.message : String(e)}`));
+function refreshLogged(caId: string, log: (line: string) => void, sign = true) {
+  refreshCrl(caId, { sign }).catch((e) => log(`[certfleet] CRL refresh for ${caId} failed: ${e instanceof Error ? e.message : String(e)}`));
 }
 
 /** A revocation committed in this process: re-sign after a short quiet time (a burst costs one CRL). */
@@ -379,6 +386,9 @@ export function followCrlState(snapshot: RevocationSnapshot, log: (line: string)
     const due = needsResign(known ?? null, ca.revocationVersion, now);
     if ((!storedNewer && !due) || state.debounce.has(ca.id)) {
       state.behindSince.delete(ca.id);
+      // This process signs when its debounce ends; a CRL another instance stored meanwhile is
+      // taken in now all the same (a storm of local revocations keeps moving that end).
+      if (storedNewer) refreshLogged(ca.id, log, false);
       continue;
     }
     if (!storedNewer && known && snapshot.peers > 0) {
