@@ -1,6 +1,7 @@
 // Which requests the custom server answers itself, before Next: the broker endpoints and EST.
 import type { BrokerHandler } from "./types";
 import { pkiHandler } from "./pki";
+export { serveCachedOcsp } from "./pki";
 import { pskFileHandler, PSK_FILE_PATH } from "./psk-file";
 import { estHandler, EST_PREFIX } from "./est";
 

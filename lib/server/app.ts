@@ -8,7 +8,7 @@ import https from "node:https";
 import type { Socket } from "node:net";
 import next from "next";
 import { config } from "../config";
-import { brokerRoute } from "../http/router";
+import { brokerRoute, serveCachedOcsp } from "../http/router";
 import { tagClientAddress } from "../auth/client-ip";
 import { appHeaders, arrivedOverHttps, BROKER_HEADERS } from "../http/security-headers";
 import { startRevocationState } from "../services/revocation-state";
@@ -32,6 +32,8 @@ export async function startApp(options: { dev: boolean; announce: (line: string)
   let draining = false;
   const headers = { http: appHeaders({ https: false, dev: options.dev }), https: appHeaders({ https: true, dev: options.dev }) };
   const onRequest: http.RequestListener = (req, res) => {
+    // The nonce-less OCSP repeat brokers send most, answered from memory before anything else.
+    if (!draining && serveCachedOcsp(req, res)) return;
     tagClientAddress(req, cfg.trustedProxies);
     // Without a proxy we trust, nobody downstream may mistake a client's own claim for its address.
     if (!cfg.trustedProxies) req.headers["x-forwarded-for"] = req.socket.remoteAddress ?? "unknown";
