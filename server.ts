@@ -15,7 +15,7 @@ import { restrictNewFiles } from "./lib/data-files";
 import { disconnectDb } from "./lib/db";
 import { prepareServer, startServerJobs } from "./lib/server/jobs";
 import { startCluster, DRAIN_DEADLINE_MS } from "./lib/server/cluster";
-import { askPrimary, TOPICS } from "./lib/server/ipc";
+import { askPrimary, TOPICS } from "./lib/ipc";
 
 const args = new Set(process.argv.slice(2));
 const dev = args.has("--dev");

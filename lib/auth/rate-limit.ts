@@ -6,7 +6,7 @@
 // password against many accounts. Neither counts successes, and nothing counts per email alone:
 // that is the count anyone can drive up to lock a user out.
 import { isIP } from "node:net";
-import { answerWorkers, askPrimary, inClusterWorker, TOPICS } from "../server/ipc";
+import { answerWorkers, askPrimary, inClusterWorker, TOPICS } from "../ipc";
 
 export interface BackoffPolicy {
   /** Failures allowed before the first lock. */

@@ -13,7 +13,7 @@ import { tagClientAddress } from "../auth/client-ip";
 import { appHeaders, arrivedOverHttps, BROKER_HEADERS } from "../http/security-headers";
 import { startRevocationState } from "../services/revocation-state";
 import { TLS_OPTIONS, type TlsIdentity } from "../services/tls";
-import { askPrimary, onPrimaryCast, TOPICS } from "./ipc";
+import { askPrimary, onPrimaryCast, TOPICS } from "../ipc";
 
 export interface RunningApp {
   /** The HTTPS port is open (false while the CA key that must sign its certificate is away). */

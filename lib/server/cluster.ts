@@ -4,8 +4,7 @@
 // loop does not spin — and on shutdown lets every worker drain, then returns.
 import cluster, { type Worker } from "node:cluster";
 import { randomUUID } from "node:crypto";
-import { SERVER_ID_ENV } from "../services/revocation-state";
-import { answerWorkers, relaySiblingCasts, TOPICS } from "./ipc";
+import { answerWorkers, relaySiblingCasts, SERVER_ID_ENV, TOPICS } from "../ipc";
 
 /** A worker that ran this long before dying was healthy: its replacement starts at once. */
 const HEALTHY_MS = 10_000;

@@ -13,7 +13,7 @@ import { bootstrap } from "../bootstrap";
 import { restrictNewFiles } from "../data-files";
 import { ensureAllResponders } from "../services/ocsp";
 import { loadTlsIdentity, tlsNeedsRenewal, type TlsIdentity } from "../services/tls";
-import { answerWorkers, castToWorkers, TOPICS } from "./ipc";
+import { answerWorkers, castToWorkers, TOPICS } from "../ipc";
 import { serveSharedThrottles } from "../auth/rate-limit";
 
 const TLS_RETRY_MS = 30_000;

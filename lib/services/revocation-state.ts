@@ -9,7 +9,7 @@
 import { randomUUID } from "node:crypto";
 import { db } from "../db";
 import { emitRevocationChanged, onCrlStored, onRevocationChanged, revocationEventCount, type RevocationSnapshot } from "../events";
-import { castToSiblings, onPrimaryCast, TOPICS } from "../server/ipc";
+import { castToSiblings, onPrimaryCast, SERVER_ID_ENV, TOPICS } from "../ipc";
 import { followCrlState, onLocalCrlChange, stopCrlTimers } from "./crl";
 import { followOcspState, onLocalOcspChange } from "./ocsp";
 
@@ -21,11 +21,6 @@ import { followOcspState, onLocalOcspChange } from "./ocsp";
 const HEARTBEAT_MS = 3_000;
 const PEER_TTL_MS = 10_000;
 const INSTANCE_PREFIX = "instance:";
-/**
- * Workers of one server share this id (the cluster's primary sets it before forking); it opens
- * each heartbeat's value, so a poll tells sibling workers from other servers.
- */
-export const SERVER_ID_ENV = "CERTFLEET_INTERNAL_SERVER_ID";
 
 export function startRevocationState(options: { pollMs?: number; log?: (line: string) => void } = {}): () => void {
   // Three small indexed queries per poll; half a second keeps another instance's revocation and

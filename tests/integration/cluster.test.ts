@@ -18,6 +18,7 @@ const WORKERS = 2;
 
 interface Answer {
   status: number;
+  headers: http.IncomingHttpHeaders;
   body: Buffer;
 }
 
@@ -27,7 +28,7 @@ function fresh(base: string, path: string, options: { method?: string; body?: Bu
     const req = http.request(`${base}${path}`, { method: options.method ?? "GET", agent: false, headers: { connection: "close", ...options.headers } }, (res) => {
       const chunks: Buffer[] = [];
       res.on("data", (c: Buffer) => chunks.push(c));
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks) }));
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
       res.on("error", reject);
     });
     req.on("error", reject);
@@ -194,6 +195,27 @@ describe.each(testProviders())("%s server with two workers", (provider) => {
     expect(pids).not.toContain(victim);
     expect(server.logs()).toMatch(new RegExp(`worker ${victim} died \\(SIGKILL\\)`));
     expect(await ocspStatuses("victim", 6)).toEqual(Array(6).fill("revoked"));
+  }, 120_000);
+
+  it("throttles sign-in once for the server, whichever worker takes each attempt", async () => {
+    // As a browser signs in (next-auth: CSRF cookie and token, then the credentials callback),
+    // each on a fresh connection. The eight attempts go at once, so the primary hands them to
+    // both workers: per-worker counts would let all eight through.
+    const forms = [];
+    for (let i = 0; i < 8; i++) {
+      const csrf = await fresh(server.url, "/api/auth/csrf");
+      const cookie = (csrf.headers["set-cookie"] ?? []).map((c) => c.split(";")[0]).join("; ");
+      forms.push({ cookie, body: new URLSearchParams({ csrfToken: JSON.parse(csrf.body.toString()).csrfToken, email: "nobody@test.local", password: `guess-${i}`, json: "true" }).toString() });
+    }
+    const results = await Promise.all(
+      forms.map(async (f) => {
+        const res = await fresh(server.url, "/api/auth/callback/credentials", { method: "POST", headers: { cookie: f.cookie, "content-type": "application/x-www-form-urlencoded" }, body: f.body });
+        const location = String(res.headers.location ?? "") || (JSON.parse(res.body.toString() || "{}").url as string | undefined) || server.url;
+        return new URL(location, server.url).searchParams.get("error");
+      }),
+    );
+    // Five attempts per (email, address) for the whole server (lib/auth/rate-limit.ts PAIR_POLICY).
+    expect(results.sort()).toEqual([...Array(5).fill("CredentialsSignin"), ...Array(3).fill("RateLimited")]);
   }, 120_000);
 
   it("lets a request in flight finish on SIGTERM, then exits", async () => {

@@ -24,6 +24,13 @@ export const TOPICS = {
   crlStored: "crl-stored",
 } as const;
 
+/**
+ * Workers of one server share this id (the cluster's primary sets it before forking); it opens
+ * each instance heartbeat's value, so a poll tells sibling workers from other servers
+ * (lib/services/revocation-state.ts).
+ */
+export const SERVER_ID_ENV = "CERTFLEET_INTERNAL_SERVER_ID";
+
 type Handler = (payload: unknown) => unknown;
 type Listener = (payload: unknown) => void;
 
