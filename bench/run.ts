@@ -224,7 +224,9 @@ async function main() {
   if (UPDATE_README && !ONLY) {
     const readme = readFileSync("README.md", "utf8");
     const re = /(<!-- bench:start -->\n)[\s\S]*?(<!-- bench:end -->)/;
-    if (re.test(readme)) writeFileSync("README.md", readme.replace(re, `$1${md}$2`));
+    // Lines measured between full runs (a partial run on a busy machine) give way to the full run's table.
+    const interim = /<!-- interim:start -->[\s\S]*?<!-- interim:end -->\n*/;
+    if (re.test(readme)) writeFileSync("README.md", readme.replace(re, `$1${md}$2`).replace(interim, ""));
   }
   console.log("\n" + md);
   log(`bench finished in ${fmt((Date.now() - started) / 1000)} s; results in ${path.join("bench", "results")}/`);
