@@ -5,7 +5,6 @@
 // workers serve one certificate instead of issuing N.
 import http from "node:http";
 import https from "node:https";
-import type { Socket } from "node:net";
 import next from "next";
 import { config } from "../config";
 import { brokerRoute, serveCachedOcsp } from "../http/router";
@@ -77,14 +76,6 @@ export async function startApp(options: { dev: boolean; announce: (line: string)
     identity = id;
   });
 
-  const sockets = new Set<Socket>();
-  for (const s of [server, secure]) {
-    s.on("connection", (socket: Socket) => {
-      sockets.add(socket);
-      socket.once("close", () => sockets.delete(socket));
-    });
-  }
-
   let drained: Promise<void> | undefined;
   return {
     httpsListening: () => secureListening,
@@ -106,7 +97,6 @@ export async function startApp(options: { dev: boolean; announce: (line: string)
           await Promise.all(closed);
         } finally {
           clearInterval(sweep);
-          for (const socket of sockets) socket.destroy();
         }
       })()),
   };

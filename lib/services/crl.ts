@@ -19,7 +19,7 @@
 //
 // Workers of one server (CERTFLEET_WORKERS > 1) are instances like any other, on SQLite too: the
 // increment above runs under SQLite's one write lock, so two workers never take the same number.
-// Among siblings alone the hold-back is SIBLING_HOLD_MS: the signer tells its siblings the moment
+// Among siblings alone the hold-back is shorter (SIBLING_HOLD_MS): the signer tells its siblings the moment
 // it stored a CRL (revocation-state.ts), they share one clock, and a revocation then reaches every
 // worker's CRL within a second.
 import { createHash } from "node:crypto";
@@ -85,10 +85,12 @@ const KEEP_STORED = 5;
 export const HOLD_MS = 1_200;
 /**
  * The hold-back when the only other instances are sibling workers: they are told at once and load
- * the CRL in milliseconds (their poll, 0.5 s, is only the fallback). Debounce plus signing plus
- * this keeps revocation → CRL served in every worker under a second.
+ * the CRL in milliseconds (their poll, 0.5 s, is only the fallback), plus a little per entry for
+ * reading a large one (a million entries: +0.5 s). Debounce plus signing plus this keeps
+ * revocation → CRL served in every worker under a second for CRLs of up to ~100,000 entries.
  */
-export const SIBLING_HOLD_MS = 500;
+export const SIBLING_HOLD_MS = 300;
+const siblingHoldMs = (entries: number) => SIBLING_HOLD_MS + Math.ceil(entries / 2_000);
 /** A local revocation is signed after this quiet time, so a burst of revocations costs one CRL. */
 const DEBOUNCE_MS = 100;
 /**
@@ -285,7 +287,7 @@ function adopt(crl: ServedCrl) {
   const servedValid = served !== undefined && now < served.nextUpdate.getTime();
   // One that another instance signed is held even when this one thinks it is alone: its signer
   // may know of instances this one has not seen yet.
-  const publishAt = !servedValid || (crl.signedHere && state.peers === 0) ? now : crl.storedAt.getTime() + (state.remotePeers > 0 ? HOLD_MS : SIBLING_HOLD_MS);
+  const publishAt = !servedValid || (crl.signedHere && state.peers === 0) ? now : crl.storedAt.getTime() + (state.remotePeers > 0 ? HOLD_MS : siblingHoldMs(crl.entryCount));
   const held = state.held.get(crl.slug) ?? [];
   const timer = setTimeout(() => publishDue(crl.slug), Math.max(0, publishAt - now));
   timer.unref();
@@ -339,7 +341,8 @@ export async function refreshCrl(caId: string, options: { sign?: boolean } = {})
   try {
     return await run;
   } finally {
-    state.inflight.delete(caId);
+    // Only its own entry: a signing run chained after this one may already stand there.
+    if (state.inflight.get(caId)?.promise === run) state.inflight.delete(caId);
   }
 }
 

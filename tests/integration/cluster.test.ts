@@ -13,6 +13,11 @@ import net from "node:net";
 import { createTestDatabase, testProviders } from "../helpers/databases";
 import { launchServer, type TestServer } from "../helpers/server";
 import { Workdir } from "../helpers/openssl";
+import { resetConfigForTests } from "@/lib/config";
+import { resetSecretsForTests } from "@/lib/secrets";
+import { db, disconnectDb } from "@/lib/db";
+import { SYSTEM_ACTOR } from "@/lib/auth/roles";
+import { verifyAuditChain } from "@/lib/services/audit";
 
 const WORKERS = 2;
 
@@ -101,6 +106,7 @@ describe.each(testProviders())("%s server with two workers", (provider) => {
   }, 240_000);
   afterAll(async () => {
     work?.dispose();
+    await disconnectDb();
     await server?.stop();
   });
 
@@ -181,6 +187,24 @@ describe.each(testProviders())("%s server with two workers", (provider) => {
     // Several CRLs were signed during the storm.
     expect(byNumber.size).toBeGreaterThan(1);
   }, 180_000);
+
+  it("issues from both workers at once and keeps every answered certificate and its audit event", async () => {
+    const devices = await Promise.all(Array.from({ length: 24 }, (_, i) => api("POST", "/api/v1/devices", { name: `burst-${i}` })));
+    expect(devices.map((d) => d.status)).toEqual(Array(24).fill(201));
+    // Two group commits (one per worker) on one database: SQLite's write lock between them.
+    const issued = await Promise.all(devices.map((d) => api("POST", `/api/v1/devices/${d.data.id}/certificates`, { generateKey: { algorithm: "EC-P256" } })));
+    expect(issued.map((r) => r.status)).toEqual(Array(24).fill(201));
+    // Read back from the database itself, as the server left it.
+    await disconnectDb();
+    process.env.DATABASE_URL = server.database.url;
+    process.env.CERTFLEET_DATA_DIR = server.database.dataDir;
+    resetConfigForTests();
+    resetSecretsForTests();
+    const ids = issued.map((r) => r.data.certificate.id as string);
+    expect(await db().certificate.count({ where: { id: { in: ids } } })).toBe(24);
+    expect(await db().auditEvent.count({ where: { action: "certificate.issue", targetId: { in: devices.map((d) => d.data.id as string) } } })).toBe(24);
+    expect(await verifyAuditChain(SYSTEM_ACTOR)).toMatchObject({ ok: true });
+  }, 120_000);
 
   it("replaces a killed worker and keeps serving meanwhile", async () => {
     const [victim] = workerPids(server.logs());
