@@ -9,6 +9,11 @@
 // process is the primary — it does the one-time work and the once-per-server jobs
 // (lib/server/jobs.ts), then forks the workers (lib/server/cluster.ts), each of which serves on
 // the shared ports (lib/server/app.ts). README "Architecture" has the picture.
+//
+// Where a new piece goes: a background job that must run once per server (renewals, alerts,
+// anything that writes on a timer) starts in startServerJobs (lib/server/jobs.ts), which runs in
+// the primary or the single process; something every serving process needs (a cache that follows
+// the database) starts in startApp (lib/server/app.ts).
 import cluster from "node:cluster";
 import { config } from "./lib/config";
 import { restrictNewFiles } from "./lib/data-files";
