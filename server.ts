@@ -86,7 +86,11 @@ async function main() {
     await primary.stop();
     await disconnectDb();
   });
-  const reports = await primary.ready;
+  const reports = await primary.ready.catch(async (e) => {
+    stopJobs();
+    await primary.stop();
+    throw e;
+  });
   const cfg = config();
   console.log(`[certfleet] HTTP  on http://${cfg.host}:${cfg.port}  (public URL ${cfg.publicUrl}; ${workers} workers)`);
   if (reports.every((r) => r.https)) console.log(`[certfleet] HTTPS on https://${cfg.host}:${cfg.httpsPort}  (${workers} workers)`);

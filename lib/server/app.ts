@@ -21,6 +21,17 @@ export interface RunningApp {
   drain(): Promise<void>;
 }
 
+/** Listens, or rejects (a port in use): Next's uncaughtException handler would only log the error. */
+function listen(server: http.Server, port: number, host: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, host, () => {
+      server.off("error", reject);
+      resolve();
+    });
+  });
+}
+
 export async function startApp(options: { dev: boolean; announce: (line: string) => void }): Promise<RunningApp> {
   const cfg = config();
   const app = next({ dev: options.dev, dir: process.cwd(), hostname: "localhost", port: cfg.port });
@@ -51,7 +62,7 @@ export async function startApp(options: { dev: boolean; announce: (line: string)
 
   const server = http.createServer(onRequest);
   server.keepAliveTimeout = 65_000;
-  await new Promise<void>((resolve) => server.listen(cfg.port, cfg.host, resolve));
+  await listen(server, cfg.port, cfg.host);
   options.announce(`[certfleet] HTTP  on http://${cfg.host}:${cfg.port}  (public URL ${cfg.publicUrl})`);
 
   // EST (lib/http/est.ts) authenticates devices by their TLS client certificate. Asked for, never
@@ -62,7 +73,7 @@ export async function startApp(options: { dev: boolean; announce: (line: string)
   secure.keepAliveTimeout = 65_000;
   let secureListening = false;
   const listenHttps = async (id: TlsIdentity) => {
-    await new Promise<void>((resolve) => secure.listen(cfg.httpsPort, cfg.host, resolve));
+    await listen(secure, cfg.httpsPort, cfg.host);
     secureListening = true;
     options.announce(`[certfleet] HTTPS on https://${cfg.host}:${cfg.httpsPort}  (${id.source === "files" ? "TLS_CERT_FILE" : `certificate from the own CA for ${cfg.tlsHosts.join(", ")}`})`);
   };
@@ -72,7 +83,7 @@ export async function startApp(options: { dev: boolean; announce: (line: string)
     const id = payload as TlsIdentity;
     if (draining) return;
     secure.setSecureContext({ ...TLS_OPTIONS, cert: id.cert, key: id.key });
-    if (!identity) void listenHttps(id);
+    if (!identity) listenHttps(id).catch((e) => console.error(`[certfleet] HTTPS not started: ${e instanceof Error ? e.message : e}`));
     identity = id;
   });
 

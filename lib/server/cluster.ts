@@ -18,7 +18,11 @@ export interface ReadyReport {
 }
 
 export interface ClusterPrimary {
-  /** Resolves when every first-generation worker listens; the reports say what each opened. */
+  /**
+   * Resolves when every first-generation worker listens; the reports say what each opened.
+   * Rejects when one of them dies before it listens (a port in use, a broken build): a server
+   * that cannot start is not a crash to retry.
+   */
   ready: Promise<ReadyReport[]>;
   /** Drains every worker (SIGTERM to each), waits for them, and resolves. */
   stop(): Promise<void>;
@@ -44,10 +48,16 @@ export function startCluster(options: { workers: number; log: (line: string) => 
   };
 
   const reports: ReadyReport[] = [];
+  const listening = new Set<number>();
   let resolveReady!: (r: ReadyReport[]) => void;
-  const ready = new Promise<ReadyReport[]>((r) => (resolveReady = r));
+  let rejectReady!: (e: Error) => void;
+  const ready = new Promise<ReadyReport[]>((resolve, reject) => {
+    resolveReady = resolve;
+    rejectReady = reject;
+  });
   answerWorkers(TOPICS.workerReady, (payload) => {
     const report = payload as ReadyReport & { pid: number };
+    listening.add(report.pid);
     log(`[certfleet] worker ${report.pid} listening`);
     if (reports.length < workers) {
       reports.push({ https: report.https });
@@ -60,6 +70,10 @@ export function startCluster(options: { workers: number; log: (line: string) => 
     const lived = Date.now() - (started.get(worker.id) ?? Date.now());
     started.delete(worker.id);
     if (stopping) return;
+    if (reports.length < workers && !listening.has(worker.process.pid ?? -1)) {
+      rejectReady(new Error(`worker ${worker.process.pid} exited (${signal ?? `exit ${code}`}) before it listened`));
+      return;
+    }
     youngDeaths = lived < HEALTHY_MS ? youngDeaths + 1 : 0;
     const delay = youngDeaths === 0 ? 0 : Math.min(BACKOFF_MAX_MS, BACKOFF_BASE_MS * 2 ** (youngDeaths - 1));
     log(`[certfleet] worker ${worker.process.pid} died (${signal ?? `exit ${code}`}) after ${Math.round(lived / 1000)} s; replacing it${delay ? ` in ${delay} ms` : ""}`);
