@@ -187,7 +187,7 @@ function canConnect(host: string, port: number): Promise<boolean> {
 }
 
 /** The storm against CertFleet and against `openssl s_server`, with the same load generator. */
-export async function estStorm(opts: { seconds: number; clients?: number; log?: (line: string) => void; cpuProfileDir?: string }): Promise<{ rows: EstStormRow[]; raw: { certfleet: StormResult; handshakes: StormResult; peer: StormResult; clients: number } }> {
+export async function estStorm(opts: { seconds: number; clients?: number; workers?: number; log?: (line: string) => void; cpuProfileDir?: string }): Promise<{ rows: EstStormRow[]; raw: { certfleet: StormResult; handshakes: StormResult; peer: StormResult; clients: number } }> {
   const log = opts.log ?? ((s: string) => console.error(s));
   const n = opts.clients ?? 32;
   const { createTestDatabase } = await import("../tests/helpers/databases");
@@ -195,9 +195,10 @@ export async function estStorm(opts: { seconds: number; clients?: number; log?: 
   const dir = mkdtempSync(path.join(tmpdir(), "certfleet-est-storm-"));
   // --cpu-prof DIR: a V8 CPU profile of the server (written when it stops).
   const profile: Record<string, string> = opts.cpuProfileDir ? { NODE_OPTIONS: `--import ${path.join(import.meta.dirname, "cpu-profile.mjs")}`, CPU_PROFILE_DIR: path.resolve(opts.cpuProfileDir) } : {};
-  const server = await launchServer(await createTestDatabase("sqlite"), { NODE_ENV: "production", ...profile });
+  const workers = opts.workers ?? 1;
+  const server = await launchServer(await createTestDatabase("sqlite"), { NODE_ENV: "production", ...profile }, [], { workers });
   try {
-    log(`\n== EST re-enrollment storm (${n} devices, fresh mutual-TLS handshake each, SQLite)`);
+    log(`\n== EST re-enrollment storm (${n} devices, fresh mutual-TLS handshake each, SQLite, workers=${workers})`);
     const cli = (...args: string[]) => spawnSync(process.execPath, ["cli/bin.mjs", ...args], { env: { ...process.env, ...server.env }, encoding: "utf8" }).stdout.trim();
     const token = cli("token", "create", "--name", "storm", "--role", "operator");
     const headers = { authorization: `Bearer ${token}`, "content-type": "application/json" };
@@ -246,7 +247,7 @@ export async function estStorm(opts: { seconds: number; clients?: number; log?: 
     const fmt = (x: number, d = 0) => x.toLocaleString("en-US", { maximumFractionDigits: d, minimumFractionDigits: d });
     const row: EstStormRow = {
       area: "EST",
-      test: `re-enrollment storm: ${n} devices, each a fresh mutual-TLS handshake + simplereenroll (SQLite)`,
+      test: `re-enrollment storm: ${n} devices, each a fresh mutual-TLS handshake + simplereenroll (SQLite, workers=${workers})`,
       certfleet: `${fmt(certfleet.rps)} re-enrollments/s, p50 ${fmt(certfleet.p50, 1)} ms, p99 ${fmt(certfleet.p99, 1)} ms${certfleet.errors ? `, ${certfleet.errors} errors` : ""} (its HTTPS port, handshake + GET cacerts alone: ${fmt(handshakes.rps)}/s)`,
       peer: `openssl s_server -Verify 1 -WWW, same client: ${fmt(peer.rps)} handshakes+GET/s, p99 ${fmt(peer.p99, 1)} ms`,
       ratio: `${fmt((certfleet.rps / peer.rps) * 100)}% of peer`,

@@ -1,29 +1,32 @@
-// `npm run bench [-- --quick] [-- --update-readme]`: CertFleet against its OpenSSL peer, measured
-// in the same run on the same machine. Prints a table and writes bench/results/latest.{json,md}.
-// Benchmarks are a script, never timed tests.
+// `npm run bench [-- --quick] [-- --only ocsp,crl-get] [-- --workers 1,2] [-- --update-readme]`:
+// CertFleet against its OpenSSL peer, measured in the same run on the same machine. Prints a table
+// and writes bench/results/latest.{json,md}. Benchmarks are a script, never timed tests.
+//
+// Lines (--only takes any of them, comma-separated; default all): ocsp, ceiling, crl-get,
+// issuance, est, revocation-crl (bench/http.ts: a running server per CERTFLEET_WORKERS count,
+// loaded with wrk), crl-gen, hsm, inventory, pg-issuance. --workers sets the worker counts of the
+// HTTP lines (default 1 and one per core).
 import os from "node:os";
 import { execFileSync, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import pg from "pg";
-import { createTestDatabase, type TestDatabase } from "../tests/helpers/databases";
-import { launchServer, freePort, type TestServer } from "../tests/helpers/server";
 import { Browser } from "../tests/helpers/http";
 import { Workdir } from "../tests/helpers/openssl";
-import { resetConfigForTests } from "../lib/config";
-import { resetSecretsForTests } from "../lib/secrets";
 import { db, disconnectDb } from "../lib/db";
-import { SYSTEM_ACTOR, type Actor } from "../lib/auth/roles";
+import { SYSTEM_ACTOR } from "../lib/auth/roles";
 import { createApiToken } from "../lib/services/tokens";
 import { createDevice } from "../lib/services/devices";
 import { issueDeviceCertificate } from "../lib/services/certificates";
-import { defaultIssuingCa, forgetSignersForTests } from "../lib/services/cas";
+import { defaultIssuingCa } from "../lib/services/cas";
 import { ZIssueCertificate } from "../lib/validation/certificates";
-import { parseCrlInfo } from "../lib/pki/crl-reader";
-import { load, timings } from "./load";
+import { timings } from "./load";
 import { measureMetricsScrape } from "./metrics";
 import { closeSeedConnections, seedBulk } from "./seed";
-import { OpensslCa, opensslSpeedEcdsaP256 } from "./peer";
+import { OpensslCa } from "./peer";
+import { add, fmt, log, raw, rows } from "./report";
+import { benchHttpLines, issuanceLines, pointAtDatabase, prepareBenchServer, startBenchServer, stopBenchServer } from "./http";
+import { WRK_CONNECTIONS, WRK_THREADS } from "./wrk";
 
 const argv = process.argv.slice(2);
 const QUICK = argv.includes("--quick");
@@ -35,25 +38,14 @@ const SIZES = QUICK ? { inventoryDevices: 20_000, crl: [10_000, 100_000], revoke
 const devicesArg = argv.indexOf("--devices");
 if (devicesArg >= 0) SIZES.inventoryDevices = Number(argv[devicesArg + 1]);
 const PG_1M = argv.includes("--pg-1m") || !QUICK;
-
-interface Row {
-  area: string;
-  test: string;
-  certfleet: string;
-  peer: string;
-  ratio: string;
-  target: string;
-  met: "yes" | "no" | "—";
-}
-const rows: Row[] = [];
-const raw: Record<string, unknown> = {};
-const fmt = (n: number, digits = 0) => (Number.isFinite(n) ? n.toLocaleString("en-US", { maximumFractionDigits: digits, minimumFractionDigits: digits }) : "n/a");
-const log = (s: string) => console.error(s);
-
-function add(row: Row) {
-  rows.push(row);
-  log(`  ${row.area} | ${row.test} | ${row.certfleet} | peer ${row.peer} | ${row.ratio} | ${row.target} → ${row.met}`);
-}
+const LINES = ["ocsp", "ceiling", "crl-get", "issuance", "est", "revocation-crl", "crl-gen", "hsm", "rabbitmq", "inventory", "pg-issuance"];
+const onlyArg = argv.indexOf("--only");
+const ONLY = onlyArg >= 0 ? new Set(argv[onlyArg + 1].split(",")) : null;
+for (const line of ONLY ?? []) if (!LINES.includes(line)) throw new Error(`--only: unknown line "${line}" (lines: ${LINES.join(", ")})`);
+const wants = (line: string) => !ONLY || ONLY.has(line);
+const workersArg = argv.indexOf("--workers");
+const WORKERS = workersArg >= 0 ? [...new Set(argv[workersArg + 1].split(",").map(Number))] : [...new Set([1, os.availableParallelism()])];
+if (WORKERS.some((w) => !Number.isInteger(w) || w < 1)) throw new Error("--workers: positive integers, e.g. 1,2");
 
 /** CA keys on a SoftHSM2 token beside software keys (lib/pki level, EC P-256, 8 concurrent callers). */
 async function benchHsm() {
@@ -87,198 +79,17 @@ async function pgAvailable(): Promise<boolean> {
   }
 }
 
-/** Points this process's lib/ at the server's database (for seeding and service-level runs). */
-async function pointAtDatabase(database: TestDatabase) {
-  await disconnectDb();
-  closeSeedConnections();
-  process.env.DATABASE_URL = database.url;
-  process.env.CERTFLEET_DATA_DIR = database.dataDir;
-  resetConfigForTests();
-  resetSecretsForTests();
-  forgetSignersForTests();
-}
-
-async function startBenchServer(provider: "sqlite" | "postgresql"): Promise<TestServer> {
-  if (provider === "postgresql") process.env.CERTFLEET_TEST_PG_URL = PG_URL;
-  const database = await createTestDatabase(provider);
-  const server = await launchServer(database, { NODE_ENV: "production" });
-  await pointAtDatabase(database);
-  return server;
-}
-
-async function enrollWithCsr(server: TestServer, token: string, work: Workdir, name: string) {
-  const headers = { authorization: `Bearer ${token}`, "content-type": "application/json" };
-  const device = await (await fetch(`${server.url}/api/v1/devices`, { method: "POST", headers, body: JSON.stringify({ name }) })).json();
-  const issued = await (await fetch(`${server.url}/api/v1/devices/${device.id}/certificates`, { method: "POST", headers, body: JSON.stringify({ csr: work.read("bench.csr").toString() }) })).json();
-  return { deviceId: device.id as string, certId: issued.certificate.id as string, pem: issued.certificatePem as string, chain: issued.chainPem as string };
-}
-
-// ---------------------------------------------------------------------------------------------
-async function benchOcspAndIssuance(work: Workdir) {
-  log("\n== OCSP (HTTP, loopback) and issuance on SQLite");
-  const server = await startBenchServer("sqlite");
-  try {
-    const token = (await createApiToken(SYSTEM_ACTOR, { name: "bench", role: "operator" })).token;
-    work.ok(["req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", "bench.key", "-subj", "/CN=bench", "-out", "bench.csr"]);
-    const leaf = await enrollWithCsr(server, token, work, "ocsp-target");
-    work.file("leaf.pem", leaf.pem);
-    work.file("issuing.pem", leaf.chain.split(/(?<=-----END CERTIFICATE-----\n)/)[0]);
-    work.ok(["ocsp", "-issuer", "issuing.pem", "-cert", "leaf.pem", "-no_nonce", "-reqout", "cf.req"]);
-    work.ok(["ocsp", "-issuer", "issuing.pem", "-cert", "leaf.pem", "-reqout", "cf-nonce.req"]);
-    const cfReq = work.read("cf.req");
-    const cfNonce = work.read("cf-nonce.req");
-    const ocspUrl = `${server.url}/pki/ocsp/issuing-1`;
-    const ocspHeaders = { "content-type": "application/ocsp-request" };
-
-    const peer = new OpensslCa();
-    peer.create();
-    peer.writeIndex(1000);
-    const peerPort = await freePort();
-    const peerUrl = `http://127.0.0.1:${peerPort}`;
-    const peerReq = peer.ocspRequest(false);
-    const peerNonce = peer.ocspRequest(true);
-    // A fresh responder for every case: connections the load generator drops at the end of a run
-    // can leave openssl's few workers waiting on a read.
-    const withPeer = async <T>(fn: () => Promise<T>) => {
-      const stop = await peer.startResponder(peerPort, os.cpus().length);
-      try {
-        return await fn();
-      } finally {
-        stop();
-        await new Promise((r) => setTimeout(r, 300));
-      }
-    };
-    {
-      const cases: [string, () => ReturnType<typeof load>, () => ReturnType<typeof load>, (r: number, p99: number) => boolean, string][] = [
-        ["POST, no nonce", () => load({ url: ocspUrl, method: "POST", body: cfReq, headers: ocspHeaders, seconds: SECONDS }), () => load({ url: peerUrl, method: "POST", body: peerReq, headers: ocspHeaders, seconds: SECONDS }), (r, p99) => r >= 5 && p99 < 10, "≥ 5× peer, p99 < 10 ms"],
-        ["GET, no nonce", () => load({ url: `${ocspUrl}/${encodeURIComponent(cfReq.toString("base64"))}`, seconds: SECONDS }), () => load({ url: `${peerUrl}/${encodeURIComponent(peerReq.toString("base64"))}`, seconds: SECONDS }), (r, p99) => r >= 5 && p99 < 10, "≥ 5× peer, p99 < 10 ms"],
-        ["POST with nonce", () => load({ url: ocspUrl, method: "POST", body: cfNonce, headers: ocspHeaders, seconds: SECONDS }), () => load({ url: peerUrl, method: "POST", body: peerNonce, headers: ocspHeaders, seconds: SECONDS }), (r) => r >= 1, "≥ peer"],
-      ];
-      for (const [name, ours, theirs, met, target] of cases) {
-        const a = await ours();
-        const b = await withPeer(theirs);
-        raw[`ocsp ${name}`] = { certfleet: a, peer: b };
-        const ratio = a.rps / b.rps;
-        add({
-          area: "OCSP",
-          test: name,
-          certfleet: `${fmt(a.rps)} req/s, p50 ${a.p50} ms, p99 ${a.p99} ms${a.errors + a.non2xx ? `, ${a.errors + a.non2xx} errors` : ""}`,
-          peer: `${fmt(b.rps)} req/s, p50 ${b.p50} ms, p99 ${b.p99} ms${b.errors + b.non2xx ? `, ${b.errors + b.non2xx} errors` : ""}`,
-          ratio: `${fmt(ratio, 1)}×`,
-          target,
-          met: met(ratio, a.p99) ? "yes" : "no",
-        });
-      }
-    }
-
-    const devices = await benchIssuance("sqlite", server, token, work);
-
-    // Time from a revocation to the new CRL being served, with many revoked entries on the CRL.
-    log(`  seeding ${SIZES.revokedServed} revoked certificates…`);
-    const ca = await defaultIssuingCa();
-    const sample = await db().certificate.findFirstOrThrow({ where: { caId: ca.id } });
-    await seedBulk({ caId: ca.id, devices: SIZES.revokedServed, certsPerDevice: 1, revokedEvery: 1, der: sample.der, spki: sample.publicKeyDer, prefix: "rv" });
-    await db().certificateAuthority.update({ where: { id: ca.id }, data: { revocationVersion: { increment: 1 } } });
-    const crlUrl = `${server.url}/pki/crl/issuing-1.crl`;
-    const fetchCrl = async () => Buffer.from(await (await fetch(crlUrl)).arrayBuffer());
-    for (let i = 0; i < 200 && parseCrlInfo(await fetchCrl()).count < SIZES.revokedServed; i++) await new Promise((r) => setTimeout(r, 100));
-    const latencies: number[] = [];
-    const victims = await db().certificate.findMany({ where: { caId: ca.id, status: "active", deviceId: { in: devices } }, take: 3, select: { id: true } });
-    for (const v of victims) {
-      const before = parseCrlInfo(await fetchCrl()).number!;
-      const t0 = performance.now();
-      const res = await fetch(`${server.url}/api/v1/certificates/${v.id}/revoke`, { method: "POST", headers: { authorization: `Bearer ${token}`, "content-type": "application/json" }, body: JSON.stringify({ reason: "keyCompromise" }) });
-      if (res.status !== 200) throw new Error(`revoke failed: ${res.status}`);
-      for (;;) {
-        const info = parseCrlInfo(await fetchCrl());
-        if (info.number! > before) break;
-        await new Promise((r) => setTimeout(r, 20));
-      }
-      latencies.push(performance.now() - t0);
-    }
-    latencies.sort((a, b) => a - b);
-    const median = latencies[Math.floor(latencies.length / 2)];
-    raw["revocation to served CRL"] = latencies;
-    add({ area: "CRL", test: `revocation → new CRL served, ${fmt(SIZES.revokedServed)} entries`, certfleet: `${fmt(median)} ms (median of ${latencies.length})`, peer: "—", ratio: "—", target: "< 1 s", met: median < 1000 ? "yes" : "no" });
-  } finally {
-    await disconnectDb();
-    closeSeedConnections();
-    await server.stop();
-  }
-}
-
-// ---------------------------------------------------------------------------------------------
-/**
- * Issuance from a P-256 CSR through the REST API (8 clients) and through the services alone (64
- * concurrent callers — a provisioning burst — so that some sign while a batch commits), over 100
- * devices. Returns the device ids. `openssl speed ecdsap256` sign/s is the physical limit each
- * line is set against.
- */
-async function benchIssuance(provider: "sqlite" | "postgresql", server: TestServer, token: string, work: Workdir): Promise<string[]> {
-  const devices: string[] = [];
-  for (let i = 0; i < 100; i++) devices.push((await createDevice(SYSTEM_ACTOR, { name: `iss-${i}` })).id);
-  const csrPem = work.read("bench.csr").toString();
-  const body = JSON.stringify({ csr: csrPem });
-  let next = 0;
-  const api = await load({
-    url: server.url,
-    connections: 8,
-    seconds: SECONDS,
-    requests: [{ method: "POST", setupRequest: (req) => ({ ...req, path: `/api/v1/devices/${devices[next++ % devices.length]}/certificates`, headers: { authorization: `Bearer ${token}`, "content-type": "application/json" }, body }) }],
-  });
-  raw[`issuance api ${provider}`] = api;
-  const speed = (raw["openssl speed ecdsap256"] as number | undefined) ?? opensslSpeedEcdsaP256(QUICK ? 1 : 3);
-  raw["openssl speed ecdsap256"] = speed;
-  const sqlite = provider === "sqlite";
-  add({
-    area: "Issuance",
-    test: `REST API, CSR P-256, 8 clients, ${sqlite ? "SQLite" : "PostgreSQL"}`,
-    certfleet: `${fmt(api.rps)} certs/s, p99 ${api.p99} ms${api.non2xx ? `, ${api.non2xx} non-2xx` : ""}`,
-    peer: `openssl speed ecdsap256: ${fmt(speed)} sign/s`,
-    ratio: `${fmt((api.rps / speed) * 100, 1)}% of sign/s`,
-    target: sqlite ? "≥ 300/s" : "— (report)",
-    met: sqlite ? (api.rps >= 300 && api.non2xx === 0 ? "yes" : "no") : "—",
-  });
-
-  const input = ZIssueCertificate.parse({ csr: csrPem });
-  const actor: Actor = SYSTEM_ACTOR;
-  const callers = 64;
-  let count = 0;
-  const until = Date.now() + SECONDS * 1000;
-  const t = performance.now();
-  await Promise.all(
-    Array.from({ length: callers }, async (_, w) => {
-      while (Date.now() < until) {
-        await issueDeviceCertificate(actor, devices[(count + w) % devices.length], input);
-        count++;
-      }
-    }),
-  );
-  const svc = count / ((performance.now() - t) / 1000);
-  raw[`issuance services ${provider}`] = svc;
-  add({
-    area: "Issuance",
-    test: `services only (no HTTP), ${callers} concurrent, ${sqlite ? "SQLite" : "PostgreSQL"}`,
-    certfleet: `${fmt(svc)} certs/s`,
-    peer: `openssl speed ecdsap256: ${fmt(speed)} sign/s`,
-    ratio: `${fmt((svc / speed) * 100, 1)}% of sign/s`,
-    target: sqlite ? "≥ 2,000/s" : "— (report)",
-    met: sqlite ? (svc >= 2000 ? "yes" : "no") : "—",
-  });
-  return devices;
-}
-
-/** The same issuance lines against a server on PostgreSQL. */
+/** The issuance lines against a server on PostgreSQL (one worker count: the first asked for). */
 async function benchIssuancePostgres(work: Workdir) {
   log("\n== Issuance on PostgreSQL");
-  const server = await startBenchServer("postgresql");
+  process.env.CERTFLEET_TEST_PG_URL = PG_URL;
+  const s = await prepareBenchServer("postgresql", WORKERS[0], work.read("bench.csr").toString());
   try {
-    const token = (await createApiToken(SYSTEM_ACTOR, { name: "bench", role: "operator" })).token;
-    await benchIssuance("postgresql", server, token, work);
+    await issuanceLines("postgresql", [s], { seconds: SECONDS, quick: QUICK, work });
   } finally {
     await disconnectDb();
     closeSeedConnections();
-    await server.stop();
+    await stopBenchServer(s);
   }
 }
 
@@ -320,7 +131,8 @@ async function benchCrlGeneration() {
 // ---------------------------------------------------------------------------------------------
 async function benchInventory(provider: "sqlite" | "postgresql", deviceCount: number, target: number) {
   log(`\n== Inventory on ${provider}: ${fmt(deviceCount)} devices, ${fmt(deviceCount * 3)} certificates`);
-  const server = await startBenchServer(provider);
+  const server = await startBenchServer(provider, WORKERS[0]);
+  await pointAtDatabase(server.database);
   try {
     const token = (await createApiToken(SYSTEM_ACTOR, { name: "bench-viewer", role: "viewer" })).token;
     const ca = await defaultIssuingCa();
@@ -380,7 +192,7 @@ async function benchInventory(provider: "sqlite" | "postgresql", deviceCount: nu
 
 function toMarkdown(machine: string) {
   const lines = [
-    `Measured ${new Date().toISOString().slice(0, 16).replace("T", " ")} UTC on ${machine}${QUICK ? " (quick run)" : ""}.`,
+    `Measured ${new Date().toISOString().slice(0, 16).replace("T", " ")} UTC on ${machine}${QUICK ? " (quick run)" : ""}${ONLY ? ` (only ${[...ONLY].join(", ")})` : ""}. HTTP load: wrk -t${WRK_THREADS} -c${WRK_CONNECTIONS} (one load-generator thread; its CPU is given with each result), CertFleet with CERTFLEET_WORKERS ${WORKERS.join(" and ")}.`,
     "",
     "| Area | Test | CertFleet | OpenSSL peer (same run) | Ratio | Target | Met |",
     "|---|---|---|---|---|---|---|",
@@ -398,33 +210,39 @@ async function main() {
   }
   const cpu = os.cpus()[0]?.model ?? "unknown CPU";
   const machine = `${os.cpus().length} × ${cpu}, ${fmt(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}, ${execFileSync("openssl", ["version"], { encoding: "utf8" }).trim().split(" ").slice(0, 2).join(" ")}`;
-  log(`CertFleet benchmark (${QUICK ? "quick" : "full"}) on ${machine}`);
+  log(`CertFleet benchmark (${QUICK ? "quick" : "full"}${ONLY ? `, only ${[...ONLY].join(", ")}` : ""}) on ${machine}`);
   const work = new Workdir();
   try {
-    await benchOcspAndIssuance(work);
-    await benchCrlGeneration();
-    await benchHsm();
-    const storm = await (await import("./est-storm")).estStorm({ seconds: SECONDS, log });
-    storm.rows.forEach(add);
-    raw.estStorm = storm.raw;
-    await benchRabbitmq();
-    await benchInventory("sqlite", SIZES.inventoryDevices, 150);
-    if (await pgAvailable()) {
-      await benchIssuancePostgres(work);
-      await benchInventory("postgresql", SIZES.inventoryDevices, 150);
-      if (PG_1M) await benchInventory("postgresql", 1_000_000, 500);
-    } else log("PostgreSQL not reachable: skipping the PostgreSQL lines");
+    const httpLines = ["ocsp", "ceiling", "crl-get", "issuance", "est", "revocation-crl"];
+    if (httpLines.some(wants)) await benchHttpLines({ seconds: SECONDS, quick: QUICK, workers: WORKERS, wants, revokedServed: SIZES.revokedServed, work });
+    if (wants("crl-gen")) await benchCrlGeneration();
+    if (wants("hsm")) await benchHsm();
+    if (wants("rabbitmq")) await benchRabbitmq();
+    if (wants("inventory")) await benchInventory("sqlite", SIZES.inventoryDevices, 150);
+    if ((wants("pg-issuance") || wants("inventory")) && (await pgAvailable())) {
+      if (wants("pg-issuance")) {
+        if (!existsSync(work.path("bench.csr"))) work.ok(["req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", "bench.key", "-subj", "/CN=bench", "-out", "bench.csr"]);
+        await benchIssuancePostgres(work);
+      }
+      if (wants("inventory")) {
+        await benchInventory("postgresql", SIZES.inventoryDevices, 150);
+        if (PG_1M) await benchInventory("postgresql", 1_000_000, 500);
+      }
+    } else if (wants("pg-issuance") || wants("inventory")) log("PostgreSQL not reachable: skipping the PostgreSQL lines");
   } finally {
     work.dispose();
   }
   const md = toMarkdown(machine);
   mkdirSync("bench/results", { recursive: true });
-  writeFileSync("bench/results/latest.json", JSON.stringify({ machine, quick: QUICK, at: new Date().toISOString(), rows, raw }, null, 2));
+  writeFileSync("bench/results/latest.json", JSON.stringify({ machine, quick: QUICK, only: ONLY ? [...ONLY] : null, workers: WORKERS, at: new Date().toISOString(), rows, raw }, null, 2));
   writeFileSync("bench/results/latest.md", md);
-  if (UPDATE_README) {
+  // The README's table is a full run's: a run of some lines never replaces it.
+  if (UPDATE_README && !ONLY) {
     const readme = readFileSync("README.md", "utf8");
     const re = /(<!-- bench:start -->\n)[\s\S]*?(<!-- bench:end -->)/;
-    if (re.test(readme)) writeFileSync("README.md", readme.replace(re, `$1${md}$2`));
+    // Lines measured between full runs (a partial run on a busy machine) give way to the full run's table.
+    const interim = /<!-- interim:start -->[\s\S]*?<!-- interim:end -->\n*/;
+    if (re.test(readme)) writeFileSync("README.md", readme.replace(re, `$1${md}$2`).replace(interim, ""));
   }
   console.log("\n" + md);
   log(`bench finished in ${fmt((Date.now() - started) / 1000)} s; results in ${path.join("bench", "results")}/`);

@@ -1,4 +1,5 @@
 // Environment configuration, validated once. Every variable is documented in README.md.
+import os from "node:os";
 import path from "node:path";
 import { z } from "zod";
 
@@ -36,6 +37,8 @@ const ZEnv = z.object({
   // Comma-separated device tags that get their own expiry series (a bounded label set).
   CERTFLEET_METRICS_TAGS: z.string().default(""),
   CERTFLEET_ALERT_INTERVAL_SECONDS: z.coerce.number().min(1).max(86_400).default(300),
+  // Serving processes (lib/server/cluster.ts); 1 runs everything in one process.
+  CERTFLEET_WORKERS: z.coerce.number().int().min(1).max(1024).optional(),
   CERTFLEET_TRUST_PROXY: z.union([z.enum(["true", "false"]), z.coerce.number().int().min(0).max(10)]).default("false"),
 });
 
@@ -77,6 +80,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
     metricsAddr: e.CERTFLEET_METRICS_ADDR ? splitHostPort(e.CERTFLEET_METRICS_ADDR) : null,
     metricsTags: e.CERTFLEET_METRICS_TAGS.split(",").map((t) => t.trim()).filter(Boolean).slice(0, 50),
     alertIntervalSeconds: e.CERTFLEET_ALERT_INTERVAL_SECONDS,
+    workers: e.CERTFLEET_WORKERS ?? os.availableParallelism(),
     trustedProxies: e.CERTFLEET_TRUST_PROXY === "true" ? 1 : e.CERTFLEET_TRUST_PROXY === "false" ? 0 : e.CERTFLEET_TRUST_PROXY,
   };
 }

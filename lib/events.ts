@@ -4,15 +4,18 @@
 // the signal; see lib/services/revocation-state.ts.
 import { EventEmitter } from "node:events";
 
-type Events = { revocation: [caId: string]; psk: []; access: [deviceIds: string[]] };
+type Events = { revocation: [caId: string, fromSibling: boolean]; psk: []; access: [deviceIds: string[]]; crl: [caId: string] };
 
 const g = globalThis as unknown as { __certfleetBus?: EventEmitter<Events>; __certfleetRevocationSeq?: number };
 const bus = (g.__certfleetBus ??= new EventEmitter<Events>().setMaxListeners(50));
 
-/** A certificate of `caId` was revoked, un-held or otherwise changed status (after commit). */
-export function emitRevocationChanged(caId: string) {
+/**
+ * A certificate of `caId` was revoked, un-held or otherwise changed status (after commit) — in
+ * this process, or (fromSibling) in another worker of the same server, which said so after its commit.
+ */
+export function emitRevocationChanged(caId: string, options: { fromSibling?: boolean } = {}) {
   g.__certfleetRevocationSeq = (g.__certfleetRevocationSeq ?? 0) + 1;
-  bus.emit("revocation", caId);
+  bus.emit("revocation", caId, options.fromSibling ?? false);
 }
 
 /**
@@ -24,9 +27,19 @@ export function revocationEventCount(): number {
   return g.__certfleetRevocationSeq ?? 0;
 }
 
-export function onRevocationChanged(listener: (caId: string) => void): () => void {
+export function onRevocationChanged(listener: (caId: string, fromSibling: boolean) => void): () => void {
   bus.on("revocation", listener);
   return () => bus.off("revocation", listener);
+}
+
+/** This process signed and stored a new CRL for `caId`. */
+export function emitCrlStored(caId: string) {
+  bus.emit("crl", caId);
+}
+
+export function onCrlStored(listener: (caId: string) => void): () => void {
+  bus.on("crl", listener);
+  return () => bus.off("crl", listener);
 }
 
 /** The set of exportable PSKs changed (after commit). */
@@ -66,8 +79,10 @@ export interface RevocationSnapshot {
   cas: CaRevocationState[];
   /** revocationEventCount() before the reads: the snapshot reflects those local events. */
   eventsBefore: number;
-  /** Other instances that announced themselves within the poller's peer window. */
+  /** Other instances that announced themselves within the poller's peer window (sibling workers included). */
   peers: number;
   /** The change markers other instances write (PSKs, MQTT access): any change means "re-check". */
   markers?: string;
+  /** Of those, the ones that are not workers of this server (other hosts or servers on the database). */
+  remotePeers: number;
 }

@@ -6,7 +6,7 @@ import CredentialsProvider from "next-auth/providers/credentials";
 import { getAuthSecret } from "../secrets";
 import { checkCredentials } from "./credentials";
 import { CLIENT_IP_HEADER } from "./client-ip";
-import { loginThrottle } from "./rate-limit";
+import { sharedThrottle } from "./rate-limit";
 
 export const RATE_LIMITED_ERROR = "RateLimited";
 
@@ -30,18 +30,17 @@ export function authOptions(): NextAuthOptions {
           const password = String(credentials?.password ?? "");
           if (!email || !password || email.length > 320 || password.length > 1024) return null;
           const ip = clientIp(req?.headers);
-          const throttle = loginThrottle();
-          if (throttle.retryAfter(email, ip) > 0) throw new Error(RATE_LIMITED_ERROR);
-          throttle.begin(email, ip);
-          const user = await checkCredentials(email, password).catch((e) => {
-            throttle.abandon(email, ip);
+          const throttle = sharedThrottle("login");
+          if ((await throttle.tryBegin(email, ip)) > 0) throw new Error(RATE_LIMITED_ERROR);
+          const user = await checkCredentials(email, password).catch(async (e) => {
+            await throttle.abandon(email, ip);
             throw e;
           });
           if (!user) {
-            throttle.fail(email, ip);
+            await throttle.fail(email, ip);
             return null;
           }
-          throttle.succeed(email, ip);
+          await throttle.succeed(email, ip);
           return { id: user.id, email: user.email, name: user.name ?? user.email };
         },
       }),

@@ -1,10 +1,12 @@
-// Login throttling, in memory (one process serves all logins of an instance; with several
-// instances each throttles its own share). Failures are counted per (email, client address), so an
+// Login throttling, in memory. One count per server: with cluster workers the counts live in the
+// primary and workers ask it (sharedThrottle below), so N workers allow what one process does;
+// several servers on one database each throttle their own share. Failures are counted per (email, client address), so an
 // attacker's wrong passwords slow down the attacker and not the account's owner signing in from
 // elsewhere; a second count per client address across all emails stops one address from trying a
 // password against many accounts. Neither counts successes, and nothing counts per email alone:
 // that is the count anyone can drive up to lock a user out.
 import { isIP } from "node:net";
+import { answerWorkers, askPrimary, inClusterWorker, TOPICS } from "../ipc";
 
 export interface BackoffPolicy {
   /** Failures allowed before the first lock. */
@@ -132,7 +134,59 @@ export function createLoginThrottle(pairPolicy = PAIR_POLICY, addressPolicy = AD
   };
 }
 
-const g = globalThis as unknown as { __certfleetLoginThrottle?: LoginThrottle };
-export function loginThrottle(): LoginThrottle {
-  return (g.__certfleetLoginThrottle ??= createLoginThrottle());
+/** Which count: sign-in (lib/auth/options.ts) or EST one-time secrets (lib/services/est.ts); same policy. */
+export type ThrottleName = "login" | "est-secret";
+
+/** One server's throttle as its request handlers use it: every step may ask the primary. */
+export interface SharedThrottle {
+  /** Begins an attempt unless the pair or the address must wait: 0 (begun) or the milliseconds to wait (not begun). */
+  tryBegin(email: string, ip: string): Promise<number>;
+  succeed(email: string, ip: string): Promise<void>;
+  fail(email: string, ip: string): Promise<void>;
+  abandon(email: string, ip: string): Promise<void>;
+}
+
+type Step = "tryBegin" | "succeed" | "fail" | "abandon";
+interface StepMessage {
+  name: ThrottleName;
+  step: Step;
+  email: string;
+  ip: string;
+}
+
+const g = globalThis as unknown as { __certfleetThrottles?: Map<ThrottleName, LoginThrottle> };
+function localThrottle(name: ThrottleName): LoginThrottle {
+  const all = (g.__certfleetThrottles ??= new Map());
+  let t = all.get(name);
+  if (!t) all.set(name, (t = createLoginThrottle()));
+  return t;
+}
+
+/** One step on this process's counts; check and begin in one synchronous step, so parallel attempts cannot all pass. */
+function applyStep({ name, step, email, ip }: StepMessage): number {
+  const t = localThrottle(name);
+  if (step === "tryBegin") {
+    const wait = t.retryAfter(email, ip);
+    if (wait === 0) t.begin(email, ip);
+    return wait;
+  }
+  t[step](email, ip);
+  return 0;
+}
+
+/** The primary keeps the counts for its workers (lib/server/jobs.ts calls this). */
+export function serveSharedThrottles(): void {
+  answerWorkers(TOPICS.throttle, (payload) => applyStep(payload as StepMessage));
+}
+
+export function sharedThrottle(name: ThrottleName): SharedThrottle {
+  const step = (s: Step, email: string, ip: string): Promise<number> => {
+    const message: StepMessage = { name, step: s, email, ip };
+    return inClusterWorker() ? askPrimary<number>(TOPICS.throttle, message) : Promise.resolve(applyStep(message));
+  };
+  // An outcome the primary did not hear (it is restarting) is logged, not the client's error.
+  const report = (s: Step) => async (email: string, ip: string) => {
+    await step(s, email, ip).catch((e) => console.error(`[certfleet] ${name} throttle: ${e instanceof Error ? e.message : e}`));
+  };
+  return { tryBegin: (email, ip) => step("tryBegin", email, ip), succeed: report("succeed"), fail: report("fail"), abandon: report("abandon") };
 }

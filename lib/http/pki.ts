@@ -6,9 +6,10 @@ import { toPem } from "../pki";
 import { getServedCrl, issuingCaIds } from "../services/crl";
 import { caBundle, caChainPem, findCaBySlug } from "../services/cas";
 import { answerOcsp, cachedOcspAnswer, type OcspAnswer } from "../services/ocsp";
-import { countOcspAnswer } from "../services/metrics";
+import { countOcspAnswer, observeBrokerRequest } from "../services/metrics";
 import { decodeOcspGetPath, ocspErrorResponse, OcspRequestError } from "../pki/ocsp";
 import type { BrokerHandler } from "./types";
+import { BROKER_HEADERS } from "./security-headers";
 
 export const OCSP_MAX_BODY = 10 * 1024;
 
@@ -111,6 +112,28 @@ async function serveBundle(req: IncomingMessage, res: ServerResponse) {
 const OCSP_CONTENT_TYPE = "application/ocsp-response";
 const OCSP_NO_CACHE = "no-cache, no-store";
 
+/**
+ * What a pre-produced answer is sent as, built on its first use: the POST headers (with the
+ * broker endpoints' nosniff, so no setHeader merge per request) and the body as a latin1 string.
+ * Node writes headers and a latin1 string body in one write(); a Buffer body costs a writev of two
+ * buffers and its bookkeeping on every answer.
+ */
+interface WireForm {
+  postHeaders: string[];
+  body: string;
+}
+const wireForms = new WeakMap<OcspAnswer, WireForm>();
+
+function wireForm(answer: OcspAnswer): WireForm {
+  let w = wireForms.get(answer);
+  if (!w) {
+    const body = Buffer.from(answer.body.buffer, answer.body.byteOffset, answer.body.byteLength).toString("latin1");
+    w = { postHeaders: ["content-type", OCSP_CONTENT_TYPE, "content-length", String(answer.body.length), "cache-control", OCSP_NO_CACHE, ...BROKER_HEADERS.flat()], body };
+    wireForms.set(answer, w);
+  }
+  return w;
+}
+
 /** RFC 5019 section 6 headers of one cacheable answer; max-age is recomputed once per second. */
 interface GetCacheHeaders {
   second: number;
@@ -131,6 +154,7 @@ function cacheableGetHeaders(answer: OcspAnswer & { cache: NonNullable<OcspAnswe
         "last-modified", answer.cache.producedAt.toUTCString(),
         "expires", answer.cache.nextUpdate.toUTCString(),
         "etag", `"${createHash("sha1").update(answer.body).digest("hex")}"`,
+        ...BROKER_HEADERS.flat(),
       ],
     };
     getCacheHeaders.set(answer, entry);
@@ -144,12 +168,79 @@ function cacheableGetHeaders(answer: OcspAnswer & { cache: NonNullable<OcspAnswe
 }
 
 function sendOcsp(res: ServerResponse, answer: OcspAnswer, method: string) {
-  if (method === "GET" && answer.cache) {
-    res.writeHead(200, cacheableGetHeaders(answer as OcspAnswer & { cache: NonNullable<OcspAnswer["cache"]> }));
-  } else {
-    res.writeHead(200, ["content-type", OCSP_CONTENT_TYPE, "content-length", String(answer.body.length), "cache-control", OCSP_NO_CACHE]);
+  // A cacheable answer is sent again and again: its wire form is kept. A fresh one (nonce) is sent once.
+  if (answer.cache) {
+    const w = wireForm(answer);
+    res.writeHead(200, method === "GET" ? cacheableGetHeaders(answer as OcspAnswer & { cache: NonNullable<OcspAnswer["cache"]> }) : w.postHeaders);
+    res.end(w.body, "latin1");
+    return;
   }
+  res.writeHead(200, ["content-type", OCSP_CONTENT_TYPE, "content-length", String(answer.body.length), "cache-control", OCSP_NO_CACHE]);
   res.end(answer.body);
+}
+
+const OCSP_PREFIX = "/pki/ocsp/";
+
+/**
+ * The OCSP requests answered without a promise: a POST to /pki/ocsp/<slug>, or a GET, whose
+ * answer is remembered (cachedOcspAnswer) — the nonce-less repeat that brokers send. Each promise
+ * also runs the async_hooks that Next's AsyncLocalStorage installs, a measurable share of such a
+ * request. Returns false (having done nothing) for every other request; a miss found only once the
+ * body is in goes on to the full handler.
+ */
+export function serveCachedOcsp(req: IncomingMessage, res: ServerResponse): boolean {
+  const url = req.url;
+  if (url === undefined || !url.startsWith(OCSP_PREFIX) || url.includes("?")) return false;
+  const rest = url.slice(OCSP_PREFIX.length);
+  const slash = rest.indexOf("/");
+  const started = process.hrtime.bigint();
+  if (req.method === "GET" && slash > 0) {
+    const hit = cachedOcspAnswer(rest.slice(0, slash), rest.slice(slash + 1));
+    if (!hit) return false;
+    for (const [name, value] of BROKER_HEADERS) res.setHeader(name, value);
+    sendOcsp(res, hit, "GET");
+    observeBrokerRequest("ocsp", "GET", 200, started);
+    return true;
+  }
+  if (req.method !== "POST" || slash !== -1) return false;
+  const declared = Number(req.headers["content-length"] ?? "NaN");
+  if (!(declared > 0 && declared <= OCSP_MAX_BODY)) return false;
+  let first: Buffer | null = null;
+  let chunks: Buffer[] | null = null;
+  let size = 0;
+  req.on("data", (chunk: Buffer) => {
+    size += chunk.length;
+    if (!first) first = chunk;
+    else (chunks ??= [first]).push(chunk);
+  });
+  req.on("end", () => {
+    const body = chunks ? Buffer.concat(chunks) : (first ?? Buffer.alloc(0));
+    if (size > OCSP_MAX_BODY) {
+      res.writeHead(413, { "content-type": "text/plain; charset=utf-8", connection: "close", ...Object.fromEntries(BROKER_HEADERS) }).end(`OCSP requests are limited to ${OCSP_MAX_BODY} bytes\n`);
+      observeBrokerRequest("ocsp", "POST", 413, started);
+      return;
+    }
+    const hit = cachedOcspAnswer(rest, body);
+    if (hit) {
+      sendOcsp(res, hit, "POST");
+      observeBrokerRequest("ocsp", "POST", 200, started);
+      return;
+    }
+    answerOcsp(rest, body).then(
+      (answer) => {
+        for (const [name, value] of BROKER_HEADERS) res.setHeader(name, value);
+        sendOcsp(res, answer, "POST");
+        observeBrokerRequest("ocsp", "POST", 200, started);
+      },
+      (e) => {
+        console.error("[certfleet] OCSP request failed", e);
+        if (!res.headersSent) res.writeHead(500, { "content-type": "text/plain" }).end("Internal error\n");
+        else res.destroy();
+        observeBrokerRequest("ocsp", "POST", 500, started);
+      },
+    );
+  });
+  return true;
 }
 
 /** An error answered here, before the OCSP service saw a request (counted for the metrics here too). */
@@ -192,7 +283,7 @@ async function serveOcsp(req: IncomingMessage, res: ServerResponse, rest: string
   if (req.method === "POST" && slash === -1) {
     const body = await readBody(req, OCSP_MAX_BODY);
     if (!body) {
-      res.writeHead(413, { "content-type": "text/plain; charset=utf-8", connection: "close" }).end(`OCSP requests are limited to ${OCSP_MAX_BODY} bytes\n`);
+      res.writeHead(413, { "content-type": "text/plain; charset=utf-8", connection: "close", ...Object.fromEntries(BROKER_HEADERS) }).end(`OCSP requests are limited to ${OCSP_MAX_BODY} bytes\n`);
       return;
     }
     return sendOcsp(res, cachedOcspAnswer(slug, body) ?? (await answerOcsp(slug, body)), "POST");

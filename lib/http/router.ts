@@ -2,6 +2,7 @@
 // auth backend, EST and /metrics. Each is timed into certfleet_broker_http_request_duration_seconds.
 import type { BrokerHandler } from "./types";
 import { pkiHandler } from "./pki";
+export { serveCachedOcsp } from "./pki";
 import { pskFileHandler, PSK_FILE_PATH } from "./psk-file";
 import { estHandler, EST_PREFIX } from "./est";
 import { metricsHandler, METRICS_PATH } from "./metrics";

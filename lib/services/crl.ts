@@ -16,13 +16,19 @@
 // sees the number go back. Alone, an instance serves its new CRL at once. The moment is the
 // signer's clock plus HOLD_MS read on each instance's clock: instances keep their clocks in step
 // (NTP) as they must for CRL and OCSP times anyway.
+//
+// Workers of one server (CERTFLEET_WORKERS > 1) are instances like any other, on SQLite too: the
+// increment above runs under SQLite's one write lock, so two workers never take the same number.
+// Among siblings alone the hold-back is shorter (SIBLING_HOLD_MS): the signer tells its siblings the moment
+// it stored a CRL (revocation-state.ts), they share one clock, and a revocation then reaches every
+// worker's CRL within a second.
 import { createHash } from "node:crypto";
 import { db, isPostgres, transaction, type Tx } from "../db";
 import { config } from "../config";
 import { authorize, type Actor } from "../auth/roles";
 import { caSigner, caUrls, type CaRecord } from "./cas";
 import { buildCrl, crlToPemBytes, type CrlEntryInput } from "../pki/crl-writer";
-import type { RevocationSnapshot } from "../events";
+import { emitCrlStored, type RevocationSnapshot } from "../events";
 
 export interface ServedCrl {
   caId: string;
@@ -53,19 +59,22 @@ interface CrlState {
   served: Map<string, ServedCrl>;
   /** Newer CRLs waiting for their publishAt, ascending by number. */
   held: Map<string, Held[]>;
-  inflight: Map<string, Promise<ServedCrl>>;
+  /** The refresh running per CA id, and whether it may sign. */
+  inflight: Map<string, { promise: Promise<ServedCrl>; sign: boolean }>;
   /** Local revocations waiting for their debounce, by CA id. */
   debounce: Map<string, NodeJS.Timeout>;
   /** When the poll first saw a CA's version ahead of every CRL, for a move made elsewhere. */
   behindSince: Map<string, number>;
-  /** Other instances alive on the database, as of the last poll. */
+  /** Other instances alive on the database, as of the last poll (sibling workers included). */
   peers: number;
+  /** Of those, the ones that are not workers of this server. */
+  remotePeers: number;
   /** When a failed re-sign was last reported per CA (reported once a minute, not on every poll). */
   warned: Map<string, number>;
 }
 
 const g = globalThis as unknown as { __certfleetCrlState?: CrlState };
-const state: CrlState = (g.__certfleetCrlState ??= { served: new Map(), held: new Map(), inflight: new Map(), debounce: new Map(), behindSince: new Map(), peers: 0, warned: new Map() });
+const state: CrlState = (g.__certfleetCrlState ??= { served: new Map(), held: new Map(), inflight: new Map(), debounce: new Map(), behindSince: new Map(), peers: 0, remotePeers: 0, warned: new Map() });
 
 const KEEP_STORED = 5;
 /**
@@ -74,6 +83,14 @@ const KEEP_STORED = 5;
  * serves it.
  */
 export const HOLD_MS = 1_200;
+/**
+ * The hold-back when the only other instances are sibling workers: they are told at once and load
+ * the CRL in milliseconds (their poll, 0.5 s, is only the fallback), plus a little per entry for
+ * reading a large one (a million entries: +0.5 s). Debounce plus signing plus this keeps
+ * revocation → CRL served in every worker under a second for CRLs of up to ~100,000 entries.
+ */
+export const SIBLING_HOLD_MS = 300;
+const siblingHoldMs = (entries: number) => SIBLING_HOLD_MS + Math.ceil(entries / 2_000);
 /** A local revocation is signed after this quiet time, so a burst of revocations costs one CRL. */
 const DEBOUNCE_MS = 100;
 /**
@@ -227,6 +244,7 @@ async function generateCrl(caId: string): Promise<ServedCrl> {
   await db().crl.create({ data: { caId, ...row, sizeBytes: der.length }, select: { id: true } });
   const old = await db().crl.findMany({ where: { caId }, orderBy: { number: "desc" }, skip: KEEP_STORED, select: { id: true } });
   if (old.length) await db().crl.deleteMany({ where: { id: { in: old.map((o) => o.id) } } });
+  emitCrlStored(caId);
   return toServed(ca, row, true);
 }
 
@@ -269,7 +287,7 @@ function adopt(crl: ServedCrl) {
   const servedValid = served !== undefined && now < served.nextUpdate.getTime();
   // One that another instance signed is held even when this one thinks it is alone: its signer
   // may know of instances this one has not seen yet.
-  const publishAt = !servedValid || (crl.signedHere && state.peers === 0) ? now : crl.storedAt.getTime() + HOLD_MS;
+  const publishAt = !servedValid || (crl.signedHere && state.peers === 0) ? now : crl.storedAt.getTime() + (state.remotePeers > 0 ? HOLD_MS : siblingHoldMs(crl.entryCount));
   const held = state.held.get(crl.slug) ?? [];
   const timer = setTimeout(() => publishDue(crl.slug), Math.max(0, publishAt - now));
   timer.unref();
@@ -280,25 +298,31 @@ function adopt(crl: ServedCrl) {
 
 /**
  * Makes sure the CA has a current CRL: loads the newest stored one (possibly signed by another
- * instance) when it is newer than what this process has, and signs a new one when that is
- * outdated. Returns the newest CRL this process then has (served, or held back for a moment).
- * One run per CA at a time.
+ * instance) when it is newer than what this process has, and — unless `sign` is false — signs a
+ * new one when that is outdated. Returns the newest CRL this process then has (served, or held
+ * back for a moment). One run per CA at a time.
  */
-export async function refreshCrl(caId: string): Promise<ServedCrl> {
+export async function refreshCrl(caId: string, options: { sign?: boolean } = {}): Promise<ServedCrl> {
+  const sign = options.sign ?? true;
   const running = state.inflight.get(caId);
-  if (running) return running;
+  if (running && (running.sign || !sign)) return running.promise;
+  // A load is running and a signature is wanted: sign after it (it may have taken in what suffices).
+  if (running) return running.promise.catch(() => undefined).then(() => refreshCrl(caId));
   const run = (async () => {
     const ca = await db().certificateAuthority.findUniqueOrThrow({ where: { id: caId }, select: { id: true, slug: true, revocationVersion: true } });
     let known = newestKnown(ca.slug);
     const latest = await db().crl.findFirst({ where: { caId }, orderBy: { number: "desc" }, select: { id: true, number: true, thisUpdate: true, nextUpdate: true, revocationVersion: true } });
-    // The newest stored CRL's DER is read only when it will be served (it can be tens of MB).
-    if (latest && (!known || latest.number > known.number) && !needsResign(latest, ca.revocationVersion)) {
+    // The newest stored CRL is taken in even when it is already outdated and this process is about
+    // to sign a newer one: until that one is published (after its hold-back) the stored one may be
+    // what every other instance serves, and serving an older number meanwhile would send a client
+    // that alternates between instances back. Its DER is read only then (it can be tens of MB).
+    if (latest && (!known || latest.number > known.number) && latest.nextUpdate.getTime() > Date.now()) {
       const stored = await db().crl.findUnique({ where: { id: latest.id } });
       // Gone already: a newer one replaced it meanwhile (only KEEP_STORED are kept); signed below.
       if (stored) adopt(toServed(ca, stored));
       known = newestKnown(ca.slug);
     }
-    if (known && !needsResign(known, ca.revocationVersion)) return known;
+    if (known && (!sign || !needsResign(known, ca.revocationVersion))) return known;
     try {
       adopt(await generateCrl(caId));
     } catch (e) {
@@ -313,11 +337,12 @@ export async function refreshCrl(caId: string): Promise<ServedCrl> {
     }
     return newestKnown(ca.slug)!;
   })();
-  state.inflight.set(caId, run);
+  state.inflight.set(caId, { promise: run, sign });
   try {
     return await run;
   } finally {
-    state.inflight.delete(caId);
+    // Only its own entry: a signing run chained after this one may already stand there.
+    if (state.inflight.get(caId)?.promise === run) state.inflight.delete(caId);
   }
 }
 
@@ -335,8 +360,8 @@ export async function issuingCaIds(): Promise<{ id: string; slug: string; revoca
   return db().certificateAuthority.findMany({ where: { kind: "issuing" }, select: { id: true, slug: true, revocationVersion: true }, orderBy: { createdAt: "asc" } });
 }
 
-function refreshLogged(caId: string, log: (line: string) => void) {
-  refreshCrl(caId).catch((e) => log(`[certfleet] CRL refresh for ${caId} failed: ${e instanceof Error ? e.message : String(e)}`));
+function refreshLogged(caId: string, log: (line: string) => void, sign = true) {
+  refreshCrl(caId, { sign }).catch((e) => log(`[certfleet] CRL refresh for ${caId} failed: ${e instanceof Error ? e.message : String(e)}`));
 }
 
 /** A revocation committed in this process: re-sign after a short quiet time (a burst costs one CRL). */
@@ -356,6 +381,7 @@ export function onLocalCrlChange(caId: string, log: (line: string) => void) {
  */
 export function followCrlState(snapshot: RevocationSnapshot, log: (line: string) => void) {
   state.peers = snapshot.peers;
+  state.remotePeers = snapshot.remotePeers;
   const now = Date.now();
   for (const ca of snapshot.cas) {
     const known = newestKnown(ca.slug);
@@ -363,6 +389,9 @@ export function followCrlState(snapshot: RevocationSnapshot, log: (line: string)
     const due = needsResign(known ?? null, ca.revocationVersion, now);
     if ((!storedNewer && !due) || state.debounce.has(ca.id)) {
       state.behindSince.delete(ca.id);
+      // This process signs when its debounce ends; a CRL another instance stored meanwhile is
+      // taken in now all the same (a storm of local revocations keeps moving that end).
+      if (storedNewer) refreshLogged(ca.id, log, false);
       continue;
     }
     if (!storedNewer && known && snapshot.peers > 0) {
@@ -421,4 +450,5 @@ export function forgetCrlStateForTests() {
   state.held.clear();
   state.behindSince.clear();
   state.peers = 0;
+  state.remotePeers = 0;
 }

@@ -9,7 +9,7 @@ import { db, transaction } from "../db";
 import { config } from "../config";
 import { AppError, notFound } from "../errors";
 import { authorize, type Actor } from "../auth/roles";
-import { createLoginThrottle } from "../auth/rate-limit";
+import { sharedThrottle } from "../auth/rate-limit";
 import { appendAudit } from "./audit";
 import { caChainPem, findCaBySlug, findIssuingCa, type CaRecord } from "./cas";
 import { signDeviceCertificate } from "./certificates";
@@ -271,8 +271,7 @@ const estActor = (label: string): Actor => ({ kind: "system", id: "system", labe
 
 // Secrets are 192-bit random, so this is not what keeps them safe; it keeps a guessing client
 // from turning the audit log and the CPU into its playground. Same policy as sign-in.
-const g = globalThis as unknown as { __certfleetEstThrottle?: ReturnType<typeof createLoginThrottle> };
-const throttle = (g.__certfleetEstThrottle ??= createLoginThrottle());
+const throttle = sharedThrottle("est-secret");
 
 async function refuse(error: AppError, route: string, credentials: EstCredentials, details: Record<string, unknown> = {}, deviceId?: string): Promise<never> {
   await transaction(async (tx) => {
@@ -370,23 +369,22 @@ async function serverKeygen(label: string | undefined, credentials: EstCredentia
 
 async function enrollBySecret(ca: CaRecord, credentials: EstCredentials, basic: { username: string; password: string }, body: Buffer, generate = false): Promise<EstIssued> {
   const route = generate ? "serverkeygen" : "simpleenroll";
-  const wait = throttle.retryAfter(basic.username, credentials.address);
+  const wait = await throttle.tryBegin(basic.username, credentials.address);
   if (wait > 0) throw Object.assign(new AppError("RATE_LIMITED", `Too many wrong secrets; retry in ${Math.ceil(wait / 1000)} s`), { retryAfterSeconds: Math.ceil(wait / 1000) });
-  throttle.begin(basic.username, credentials.address);
   let secret;
   try {
     secret = await db().enrollmentSecret.findUnique({ where: { secretHash: hashSecret(basic.password) }, include: { device: { select: { id: true, name: true, status: true } } } });
   } catch (e) {
-    throttle.abandon(basic.username, credentials.address);
+    await throttle.abandon(basic.username, credentials.address);
     throw e;
   }
   const why = !secret || secret.device.name !== basic.username ? "unknown secret" : secret.usedAt ? "secret already used" : secret.expiresAt <= new Date() ? "secret expired" : null;
   if (why || !secret) {
-    throttle.fail(basic.username, credentials.address);
+    await throttle.fail(basic.username, credentials.address);
     // One answer for all three: a client learns nothing about which secrets exist.
     return refuse(new AppError("UNAUTHENTICATED", "Wrong, used or expired enrollment secret"), route, credentials, { auth: "secret", username: basic.username, why }, secret?.deviceId);
   }
-  throttle.succeed(basic.username, credentials.address);
+  await throttle.succeed(basic.username, credentials.address);
   const device = secret.device;
   const details = { auth: "secret", secretId: secret.id };
   if (device.status !== "active") return refuse(new AppError("FORBIDDEN", `Device "${device.name}" is ${device.status}`), route, credentials, details, device.id);

@@ -30,7 +30,11 @@ interface ProcessMetrics {
 
 // On globalThis: the custom server (tsx) and Next's bundle load separate copies of lib/ (see
 // lib/events.ts). Whichever copy comes first creates the metrics; both count into the same ones.
-const g = globalThis as unknown as { __certfleetMetrics?: ProcessMetrics; __certfleetMetricsSource?: () => Promise<string> };
+const g = globalThis as unknown as {
+  __certfleetMetrics?: ProcessMetrics;
+  __certfleetMetricsSource?: () => Promise<string>;
+  __certfleetBrokerHttpChildren?: Map<string, { observe(seconds: number): void }>;
+};
 
 function createProcessMetrics(): ProcessMetrics {
   const registers = [register];
@@ -69,6 +73,19 @@ export function setProcessMetricsSource(source: (() => Promise<string>) | null):
 }
 
 export const METRICS_CONTENT_TYPE = register.contentType;
+
+/**
+ * One broker request answered outside lib/http/router.ts (the cached-OCSP fast path in
+ * lib/http/pki.ts), timed from `startedNs` (process.hrtime.bigint()). The labelled child is looked
+ * up once per label set, so a hit costs one observe.
+ */
+export function observeBrokerRequest(endpoint: string, method: string, code: number, startedNs: bigint): void {
+  const key = `${endpoint} ${method} ${code}`;
+  const children = (g.__certfleetBrokerHttpChildren ??= new Map());
+  let child = children.get(key);
+  if (!child) children.set(key, (child = processMetrics().brokerHttp.labels({ endpoint, method, code: String(code) })));
+  child.observe(Number(process.hrtime.bigint() - startedNs) / 1e9);
+}
 
 /** One OCSP answer sent: its status and whether it came from the pre-signed cache. */
 export function countOcspAnswer(answer: { status?: string }, cache: "hit" | "miss"): void {

@@ -2,10 +2,15 @@
 // backend's answers): twice a second it reads every issuing CA's revocationVersion, the number of
 // its newest stored CRL, whether other instances share the database and the PSK / MQTT-access
 // change markers, and hands that snapshot to all three; a change made in this process reaches
-// them at once through the in-process events.
+// them at once through the in-process events. Workers of one server (lib/server) also tell each
+// other through their primary: a revocation committed in one marks every sibling's OCSP caches
+// stale as soon as the message arrives (typically well under a millisecond; the poll stays the
+// bound), and a CRL one stored makes each sibling poll now, so it loads the CRL well inside the
+// short hold-back that siblings use (crl.ts SIBLING_HOLD_MS).
 import { randomUUID } from "node:crypto";
 import { db } from "../db";
-import { onRevocationChanged, revocationEventCount, type RevocationSnapshot } from "../events";
+import { emitRevocationChanged, onCrlStored, onRevocationChanged, revocationEventCount, type RevocationSnapshot } from "../events";
+import { castToSiblings, onPrimaryCast, SERVER_ID_ENV, TOPICS } from "../ipc";
 import { followCrlState, onLocalCrlChange, stopCrlTimers } from "./crl";
 import { followOcspState, onLocalOcspChange } from "./ocsp";
 import { ACCESS_MARKER_KEYS, followAccessState } from "./mqtt-access";
@@ -25,34 +30,50 @@ export function startRevocationState(options: { pollMs?: number; log?: (line: st
   const pollMs = options.pollMs ?? 500;
   const log = options.log ?? ((line: string) => console.error(line));
   const instanceKey = `${INSTANCE_PREFIX}${randomUUID()}`;
+  const server = process.env[SERVER_ID_ENV] ?? randomUUID();
+  const beat = `${server} ${process.pid}`;
   let lastBeat = 0;
   let busy = false;
+  let again = false;
 
-  const unsubscribe = onRevocationChanged((caId) => {
+  const unsubscribe = onRevocationChanged((caId, fromSibling) => {
     // OCSP first and synchronously: the revoking request has not been answered yet, and no OCSP
     // answer after it may come from a cache made before it.
     onLocalOcspChange(caId);
+    // The sibling that revoked signs the CRL; this one reads the new version now.
+    if (fromSibling) return void poll();
     onLocalCrlChange(caId, log);
+    castToSiblings(TOPICS.revocation, caId);
   });
+  const stopSiblingRevocations = onPrimaryCast(TOPICS.revocation, (caId) => emitRevocationChanged(String(caId), { fromSibling: true }));
+  const stopCrlStored = onCrlStored((caId) => castToSiblings(TOPICS.crlStored, caId));
+  const stopSiblingCrls = onPrimaryCast(TOPICS.crlStored, () => void poll());
 
   const poll = async () => {
-    // A slow poll (a busy database) is not stacked up: the next tick reads fresher data anyway.
-    if (busy) return;
+    // A slow poll (a busy database) is not stacked up; a nudge during one runs one more after it,
+    // since the running poll's reads may have started before the sibling's commit.
+    if (busy) {
+      again = true;
+      return;
+    }
     busy = true;
+    again = false;
     try {
       const eventsBefore = revocationEventCount();
       const since = new Date(Date.now() - PEER_TTL_MS);
       const [cas, newest, peers, markers] = await Promise.all([
         db().certificateAuthority.findMany({ where: { kind: "issuing" }, select: { id: true, slug: true, revocationVersion: true }, orderBy: { createdAt: "asc" } }),
         db().crl.groupBy({ by: ["caId"], _max: { number: true } }),
-        db().setting.count({ where: { key: { startsWith: INSTANCE_PREFIX, not: instanceKey }, updatedAt: { gt: since } } }),
+        db().setting.findMany({ where: { key: { startsWith: INSTANCE_PREFIX, not: instanceKey }, updatedAt: { gt: since } }, select: { value: true } }),
         db().setting.findMany({ where: { key: { in: ACCESS_MARKER_KEYS } }, select: { key: true, value: true }, orderBy: { key: "asc" } }),
       ]);
       const newestBy = new Map(newest.map((n) => [n.caId, n._max.number]));
+      const remotePeers = peers.filter((p) => !p.value.startsWith(`${server} `)).length;
       const snapshot: RevocationSnapshot = {
         cas: cas.map((ca) => ({ ...ca, newestCrlNumber: newestBy.get(ca.id) ?? null })),
         eventsBefore,
-        peers,
+        peers: peers.length,
+        remotePeers,
         markers: markers.map((m) => `${m.key}=${m.value}`).join(";"),
       };
       followOcspState(snapshot);
@@ -60,12 +81,13 @@ export function startRevocationState(options: { pollMs?: number; log?: (line: st
       followAccessState(snapshot);
       if (Date.now() - lastBeat >= HEARTBEAT_MS) {
         lastBeat = Date.now();
-        await db().setting.upsert({ where: { key: instanceKey }, create: { key: instanceKey, value: String(process.pid) }, update: { value: String(process.pid) } });
+        await db().setting.upsert({ where: { key: instanceKey }, create: { key: instanceKey, value: beat }, update: { value: beat } });
       }
     } catch (e) {
       log(`[certfleet] revocation state poll failed: ${e instanceof Error ? e.message : String(e)}`);
     } finally {
       busy = false;
+      if (again) void poll();
     }
   };
 
@@ -79,6 +101,9 @@ export function startRevocationState(options: { pollMs?: number; log?: (line: st
   return () => {
     clearInterval(timer);
     unsubscribe();
+    stopSiblingRevocations();
+    stopCrlStored();
+    stopSiblingCrls();
     stopCrlTimers();
     void db().setting.deleteMany({ where: { key: instanceKey } }).catch(() => undefined);
   };

@@ -21,8 +21,10 @@ export interface TestServer {
   httpsUrl: string;
   port: number;
   httpsPort: number;
-  /** The server process (for tracing it). */
+  /** The server process (for tracing it); with workers, their primary. */
   pid: number;
+  /** Resolves with the exit code when the server process ends. */
+  exited: Promise<number | null>;
   database: TestDatabase;
   env: Record<string, string>;
   logs(): string;
@@ -31,8 +33,13 @@ export interface TestServer {
   kill(): Promise<void>;
 }
 
+export interface LaunchOptions {
+  /** CERTFLEET_WORKERS; 1 (one process, as most tests want) unless said. */
+  workers?: number;
+}
+
 /** `args` go to server.ts (e.g. ["--demo"]). */
-export async function launchServer(database: TestDatabase, env: Record<string, string> = {}, args: string[] = []): Promise<TestServer> {
+export async function launchServer(database: TestDatabase, env: Record<string, string> = {}, args: string[] = [], options: LaunchOptions = {}): Promise<TestServer> {
   const port = await freePort();
   const httpsPort = await freePort();
   const fullEnv: Record<string, string> = {
@@ -44,6 +51,7 @@ export async function launchServer(database: TestDatabase, env: Record<string, s
     CERTFLEET_PUBLIC_URL: `http://127.0.0.1:${port}`,
     CERTFLEET_ADMIN_EMAIL: "admin@test.local",
     CERTFLEET_ADMIN_PASSWORD: "admin-password-1",
+    CERTFLEET_WORKERS: String(options.workers ?? 1),
     ...env,
   };
   let output = "";
@@ -51,6 +59,7 @@ export async function launchServer(database: TestDatabase, env: Record<string, s
     env: { ...process.env, ...fullEnv, NODE_ENV: "production" },
     stdio: ["ignore", "pipe", "pipe"],
   });
+  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
   child.stdout!.on("data", (d) => (output += d));
   child.stderr!.on("data", (d) => (output += d));
   await new Promise<void>((resolve, reject) => {
@@ -84,6 +93,7 @@ export async function launchServer(database: TestDatabase, env: Record<string, s
     port,
     httpsPort,
     pid: child.pid!,
+    exited,
     database,
     env: fullEnv,
     logs: () => output,
@@ -95,6 +105,6 @@ export async function launchServer(database: TestDatabase, env: Record<string, s
   };
 }
 
-export async function startServer(provider: TestProvider, env: Record<string, string> = {}): Promise<TestServer> {
-  return launchServer(await createTestDatabase(provider), env);
+export async function startServer(provider: TestProvider, env: Record<string, string> = {}, options: LaunchOptions = {}): Promise<TestServer> {
+  return launchServer(await createTestDatabase(provider), env, [], options);
 }

@@ -70,7 +70,7 @@ describe.each(testProviders())("OCSP stale mark in one process on %s", (provider
     await revokeCertificate(operator, issued.certificate.id, "keyCompromise");
     expect(cachedOcspAnswer("issuing-1", request)).toBeNull();
     // …and the poll's result, older than the revocation, arrives after it.
-    followOcspState({ cas: staleRead.map((ca) => ({ ...ca, newestCrlNumber: null })), eventsBefore, peers: 0 });
+    followOcspState({ cas: staleRead.map((ca) => ({ ...ca, newestCrlNumber: null })), eventsBefore, peers: 0, remotePeers: 0 });
     expect(cachedOcspAnswer("issuing-1", request)).toBeNull();
     const revoked = await answerOcsp("issuing-1", request);
     expect(status(revoked.body, "revoked.resp")).toMatch(/leaf\.pem: revoked[\s\S]*Reason: keyCompromise/);
@@ -78,7 +78,7 @@ describe.each(testProviders())("OCSP stale mark in one process on %s", (provider
     // A poll that began after the event clears the mark; the cache then holds the revoked answer.
     const after = revocationEventCount();
     const freshRead = await db().certificateAuthority.findMany({ where: { kind: "issuing" }, select: { id: true, slug: true, revocationVersion: true } });
-    followOcspState({ cas: freshRead.map((ca) => ({ ...ca, newestCrlNumber: null })), eventsBefore: after, peers: 0 });
+    followOcspState({ cas: freshRead.map((ca) => ({ ...ca, newestCrlNumber: null })), eventsBefore: after, peers: 0, remotePeers: 0 });
     await answerOcsp("issuing-1", request);
     const cached = cachedOcspAnswer("issuing-1", request);
     expect(cached).not.toBeNull();
