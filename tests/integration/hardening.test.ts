@@ -3,7 +3,7 @@
 // throttling behind a trusted proxy (per email and address, per address, X-Forwarded-For).
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { execFileSync } from "node:child_process";
-import { chmodSync, readdirSync, statSync } from "node:fs";
+import { chmodSync, existsSync, readdirSync, statSync } from "node:fs";
 import https from "node:https";
 import path from "node:path";
 import { testProviders } from "../helpers/databases";
@@ -47,8 +47,10 @@ describe.each(testProviders())("data directory and headers on %s", (provider) =>
     expect(Object.values(first).every((m) => m === "600")).toBe(true);
 
     // What an older version left behind, then a start of this one (and a CLI run that writes).
+    // A clean shutdown checkpoints SQLite and removes -wal/-shm; those that stayed get 0644, the
+    // others come back with the next start and must be 0600 as well.
     await server.kill();
-    for (const file of Object.keys(first)) chmodSync(path.join(server.database.dataDir, file), 0o644);
+    for (const file of Object.keys(first)) if (existsSync(path.join(server.database.dataDir, file))) chmodSync(path.join(server.database.dataDir, file), 0o644);
     server = await launchServer(server.database);
     cli(server, ["token", "create", "--name", "mode-check", "--role", "viewer"]);
     const second = modes(server.database.dataDir);
