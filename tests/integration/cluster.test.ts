@@ -121,6 +121,22 @@ describe.each(testProviders())("%s server with two workers", (provider) => {
     expect(serials.size).toBe(1);
   }, 60_000);
 
+  it("sums every process's counters in /metrics, whichever worker answers the scrape", async () => {
+    const metricsToken = execFileSync(process.execPath, ["cli/bin.mjs", "token", "create", "--name", "prometheus", "--role", "metrics"], { env: { ...process.env, ...server.env }, encoding: "utf8" }).trim();
+    const crlGets = async () => {
+      const res = await fresh(server.url, "/metrics", { headers: { authorization: `Bearer ${metricsToken}` } });
+      expect(res.status).toBe(200);
+      const line = /^certfleet_broker_http_request_duration_seconds_count\{endpoint="crl",method="GET",code="200"\} (\d+)$/m.exec(res.body.toString());
+      return Number(line?.[1] ?? 0);
+    };
+    const before = await crlGets();
+    for (let i = 0; i < 20; i++) expect((await fresh(server.url, "/pki/crl/issuing-1.crl")).status).toBe(200);
+    // Fresh connections reach both workers in turn: each scrape, whoever takes it, counts all 20.
+    const after = [];
+    for (let i = 0; i < 4; i++) after.push(await crlGets());
+    expect(after).toEqual(Array(4).fill(before + 20));
+  }, 60_000);
+
   it("answers a revocation made through one worker as revoked by OCSP and the CRL of every worker within a second", async () => {
     const victim = await enroll("victim");
     // Every worker has its "good" answer cached, and serves a CRL without the serial.
