@@ -10,7 +10,7 @@
 import { spawn, spawnSync } from "node:child_process";
 import https from "node:https";
 import tls from "node:tls";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import net from "node:net";
@@ -22,6 +22,10 @@ export interface StormResult {
   ok: number;
   errors: number;
   firstError?: string;
+  /** CPU the load generator spent per completed request (ms): its share of the 2 cores. */
+  clientCpuMs?: number;
+  /** CPU the server (every process under it) spent per completed request (ms), set by the bench process. */
+  serverCpuMs?: number;
 }
 
 export interface EstStormRow {
@@ -133,6 +137,7 @@ async function runClients(cfg: ClientConfig): Promise<StormResult> {
   // Warm-up: one round each (JIT, caches), not counted.
   await Promise.all(cfg.clients.map((c) => once(cfg, c).catch(() => undefined)));
   const started = performance.now();
+  const cpuBefore = process.cpuUsage();
   const until = started + cfg.seconds * 1000;
   await Promise.all(
     cfg.clients.map(async (client) => {
@@ -151,10 +156,46 @@ async function runClients(cfg: ClientConfig): Promise<StormResult> {
   const elapsed = (performance.now() - started) / 1000;
   latencies.sort((a, b) => a - b);
   const at = (q: number) => (latencies.length ? latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] : NaN);
-  return { rps: latencies.length / elapsed, p50: at(0.5), p99: at(0.99), ok: latencies.length, errors, firstError };
+  const cpu = process.cpuUsage(cpuBefore);
+  return { rps: latencies.length / elapsed, p50: at(0.5), p99: at(0.99), ok: latencies.length, errors, firstError, clientCpuMs: (cpu.user + cpu.system) / 1000 / Math.max(1, latencies.length) };
 }
 
 /** Runs the load generator in its own process (this file with --client) and returns what it measured. */
+/**
+ * CPU time (ms) of `root` and every process under it, from /proc (utime + stime, in clock ticks of
+ * 10 ms): the server is a process tree (tsx, then the primary and its workers).
+ */
+function treeCpuMs(root: number): number {
+  const procs = readdirSync("/proc")
+    .filter((d) => /^\d+$/.test(d))
+    .flatMap((d) => {
+      try {
+        const stat = readFileSync(`/proc/${d}/stat`, "utf8");
+        const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+        return [{ pid: Number(d), ppid: Number(f[1]), ticks: Number(f[11]) + Number(f[12]) }];
+      } catch {
+        return [];
+      }
+    });
+  const inTree = new Set([root]);
+  for (let grew = true; grew; ) {
+    grew = false;
+    for (const p of procs) {
+      if (inTree.has(p.pid) || !inTree.has(p.ppid)) continue;
+      inTree.add(p.pid);
+      grew = true;
+    }
+  }
+  return procs.filter((p) => inTree.has(p.pid)).reduce((sum, p) => sum + p.ticks * 10, 0);
+}
+
+/** loadInChild, with the CPU the process tree under `serverPid` spent per completed request. */
+async function loadWithServerCpu(cfg: ClientConfig, dir: string, serverPid: number): Promise<StormResult> {
+  const before = treeCpuMs(serverPid);
+  const result = await loadInChild(cfg, dir);
+  return { ...result, serverCpuMs: (treeCpuMs(serverPid) - before) / Math.max(1, result.ok) };
+}
+
 function loadInChild(cfg: ClientConfig, dir: string): Promise<StormResult> {
   const file = path.join(dir, `client-${cfg.mode}.json`);
   writeFileSync(file, JSON.stringify(cfg));
@@ -177,6 +218,8 @@ function openssl(dir: string, args: string[]) {
 
 // Another loopback address: CertFleet refuses to certify its own host names (127.0.0.1 here).
 const PEER_HOST = "127.0.0.3";
+
+const cpu = (ms: number | undefined) => (ms === undefined ? "n/a" : `${ms.toFixed(2)} ms`);
 
 function canConnect(host: string, port: number): Promise<boolean> {
   return new Promise((resolve) => {
@@ -218,10 +261,10 @@ export async function estStorm(opts: { seconds: number; clients?: number; worker
 
     // The same handshakes to CertFleet's HTTPS port with a small GET (cacerts from memory): what
     // the TLS side alone costs there, apart from re-enrollment.
-    const handshakes = await loadInChild({ mode: "peer", host: "127.0.0.1", port: server.httpsPort, path: "/.well-known/est/cacerts", ca: chain, seconds: opts.seconds, clients }, dir);
-    log(`  CertFleet mutual-TLS handshake + GET cacerts: ${handshakes.rps.toFixed(0)}/s, p50 ${handshakes.p50.toFixed(1)} ms, p99 ${handshakes.p99.toFixed(1)} ms, ${handshakes.errors} errors`);
-    const certfleet = await loadInChild({ mode: "est", host: "127.0.0.1", port: server.httpsPort, path: "/.well-known/est/simplereenroll", ca: chain, seconds: opts.seconds, clients: structuredClone(clients) }, dir);
-    log(`  CertFleet simplereenroll: ${certfleet.rps.toFixed(0)}/s, p50 ${certfleet.p50.toFixed(1)} ms, p99 ${certfleet.p99.toFixed(1)} ms, ${certfleet.ok} ok, ${certfleet.errors} errors${certfleet.firstError ? ` (${certfleet.firstError})` : ""}`);
+    const handshakes = await loadWithServerCpu({ mode: "peer", host: "127.0.0.1", port: server.httpsPort, path: "/.well-known/est/cacerts", ca: chain, seconds: opts.seconds, clients }, dir, server.pid);
+    log(`  CertFleet mutual-TLS handshake + GET cacerts: ${handshakes.rps.toFixed(0)}/s, p50 ${handshakes.p50.toFixed(1)} ms, p99 ${handshakes.p99.toFixed(1)} ms, ${handshakes.errors} errors; CPU per request: server ${cpu(handshakes.serverCpuMs)}, load generator ${cpu(handshakes.clientCpuMs)}`);
+    const certfleet = await loadWithServerCpu({ mode: "est", host: "127.0.0.1", port: server.httpsPort, path: "/.well-known/est/simplereenroll", ca: chain, seconds: opts.seconds, clients: structuredClone(clients) }, dir, server.pid);
+    log(`  CertFleet simplereenroll: ${certfleet.rps.toFixed(0)}/s, p50 ${certfleet.p50.toFixed(1)} ms, p99 ${certfleet.p99.toFixed(1)} ms, ${certfleet.ok} ok, ${certfleet.errors} errors${certfleet.firstError ? ` (${certfleet.firstError})` : ""}; CPU per re-enrollment: server ${cpu(certfleet.serverCpuMs)}, load generator ${cpu(certfleet.clientCpuMs)}`);
 
     // The peer: OpenSSL's TLS server requiring and verifying the same client certificates, with a
     // server certificate from the same CA (and the same chain sent) as CertFleet's own HTTPS identity,
@@ -238,18 +281,18 @@ export async function estStorm(opts: { seconds: number; clients?: number; worker
     let peer: StormResult;
     try {
       for (let i = 0; i < 200 && !(await canConnect(PEER_HOST, port)); i++) await new Promise((r) => setTimeout(r, 50));
-      peer = await loadInChild({ mode: "peer", host: PEER_HOST, port, path: "/small.txt", ca: chain, seconds: opts.seconds, clients }, dir);
+      peer = await loadWithServerCpu({ mode: "peer", host: PEER_HOST, port, path: "/small.txt", ca: chain, seconds: opts.seconds, clients }, dir, peerServer.pid!);
     } finally {
       peerServer.kill("SIGKILL");
     }
-    log(`  openssl s_server -Verify 1 -WWW: ${peer.rps.toFixed(0)}/s, p50 ${peer.p50.toFixed(1)} ms, p99 ${peer.p99.toFixed(1)} ms, ${peer.ok} ok, ${peer.errors} errors${peer.firstError ? ` (${peer.firstError})` : ""}`);
+    log(`  openssl s_server -Verify 1 -WWW: ${peer.rps.toFixed(0)}/s, p50 ${peer.p50.toFixed(1)} ms, p99 ${peer.p99.toFixed(1)} ms, ${peer.ok} ok, ${peer.errors} errors${peer.firstError ? ` (${peer.firstError})` : ""}; CPU per request: s_server ${cpu(peer.serverCpuMs)}, load generator ${cpu(peer.clientCpuMs)}`);
 
     const fmt = (x: number, d = 0) => x.toLocaleString("en-US", { maximumFractionDigits: d, minimumFractionDigits: d });
     const row: EstStormRow = {
       area: "EST",
       test: `re-enrollment storm: ${n} devices, each a fresh mutual-TLS handshake + simplereenroll (SQLite, workers=${workers})`,
-      certfleet: `${fmt(certfleet.rps)} re-enrollments/s, p50 ${fmt(certfleet.p50, 1)} ms, p99 ${fmt(certfleet.p99, 1)} ms${certfleet.errors ? `, ${certfleet.errors} errors` : ""} (its HTTPS port, handshake + GET cacerts alone: ${fmt(handshakes.rps)}/s)`,
-      peer: `openssl s_server -Verify 1 -WWW, same client: ${fmt(peer.rps)} handshakes+GET/s, p99 ${fmt(peer.p99, 1)} ms`,
+      certfleet: `${fmt(certfleet.rps)} re-enrollments/s, p50 ${fmt(certfleet.p50, 1)} ms, p99 ${fmt(certfleet.p99, 1)} ms${certfleet.errors ? `, ${certfleet.errors} errors` : ""} (its HTTPS port, handshake + GET cacerts alone: ${fmt(handshakes.rps)}/s); CPU per re-enrollment: server ${cpu(certfleet.serverCpuMs)} (≈ ${fmt(1000 / (certfleet.serverCpuMs ?? NaN))}/s per core), load generator ${cpu(certfleet.clientCpuMs)}`,
+      peer: `openssl s_server -Verify 1 -WWW, same client: ${fmt(peer.rps)} handshakes+GET/s, p99 ${fmt(peer.p99, 1)} ms; s_server CPU ${cpu(peer.serverCpuMs)} per request`,
       ratio: `${fmt((certfleet.rps / peer.rps) * 100)}% of peer`,
       target: "≥ 500/s",
       met: certfleet.rps >= 500 && certfleet.errors === 0 ? "yes" : "no",
