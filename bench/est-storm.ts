@@ -14,6 +14,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "n
 import { tmpdir } from "node:os";
 import path from "node:path";
 import net from "node:net";
+import { fmt, type Row } from "./report";
 
 export interface StormResult {
   rps: number;
@@ -26,16 +27,6 @@ export interface StormResult {
   clientCpuMs?: number;
   /** CPU the server (every process under it) spent per completed request (ms), set by the bench process. */
   serverCpuMs?: number;
-}
-
-export interface EstStormRow {
-  area: string;
-  test: string;
-  certfleet: string;
-  peer: string;
-  ratio: string;
-  target: string;
-  met: "yes" | "no" | "—";
 }
 
 interface ClientConfig {
@@ -230,7 +221,7 @@ function canConnect(host: string, port: number): Promise<boolean> {
 }
 
 /** The storm against CertFleet and against `openssl s_server`, with the same load generator. */
-export async function estStorm(opts: { seconds: number; clients?: number; workers?: number; log?: (line: string) => void; cpuProfileDir?: string }): Promise<{ rows: EstStormRow[]; raw: { certfleet: StormResult; handshakes: StormResult; peer: StormResult; clients: number } }> {
+export async function estStorm(opts: { seconds: number; clients?: number; workers?: number; log?: (line: string) => void; cpuProfileDir?: string }): Promise<{ rows: Row[]; raw: { certfleet: StormResult; handshakes: StormResult; peer: StormResult; clients: number } }> {
   const log = opts.log ?? ((s: string) => console.error(s));
   const n = opts.clients ?? 32;
   const { createTestDatabase } = await import("../tests/helpers/databases");
@@ -287,8 +278,7 @@ export async function estStorm(opts: { seconds: number; clients?: number; worker
     }
     log(`  openssl s_server -Verify 1 -WWW: ${peer.rps.toFixed(0)}/s, p50 ${peer.p50.toFixed(1)} ms, p99 ${peer.p99.toFixed(1)} ms, ${peer.ok} ok, ${peer.errors} errors${peer.firstError ? ` (${peer.firstError})` : ""}; CPU per request: s_server ${cpu(peer.serverCpuMs)}, load generator ${cpu(peer.clientCpuMs)}`);
 
-    const fmt = (x: number, d = 0) => x.toLocaleString("en-US", { maximumFractionDigits: d, minimumFractionDigits: d });
-    const row: EstStormRow = {
+    const row: Row = {
       area: "EST",
       test: `re-enrollment storm: ${n} devices, each a fresh mutual-TLS handshake + simplereenroll (SQLite, workers=${workers})`,
       certfleet: `${fmt(certfleet.rps)} re-enrollments/s, p50 ${fmt(certfleet.p50, 1)} ms, p99 ${fmt(certfleet.p99, 1)} ms${certfleet.errors ? `, ${certfleet.errors} errors` : ""} (its HTTPS port, handshake + GET cacerts alone: ${fmt(handshakes.rps)}/s); CPU per re-enrollment: server ${cpu(certfleet.serverCpuMs)} (≈ ${fmt(1000 / (certfleet.serverCpuMs ?? NaN))}/s per core), load generator ${cpu(certfleet.clientCpuMs)}`,

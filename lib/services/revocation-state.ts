@@ -61,12 +61,18 @@ export function startRevocationState(options: { pollMs?: number; log?: (line: st
     try {
       const eventsBefore = revocationEventCount();
       const since = new Date(Date.now() - PEER_TTL_MS);
-      const [cas, newest, peers, markers] = await Promise.all([
+      // One read of the Setting table for both the other instances' heartbeats and the change markers.
+      const [cas, newest, settings] = await Promise.all([
         db().certificateAuthority.findMany({ where: { kind: "issuing" }, select: { id: true, slug: true, revocationVersion: true }, orderBy: { createdAt: "asc" } }),
         db().crl.groupBy({ by: ["caId"], _max: { number: true } }),
-        db().setting.findMany({ where: { key: { startsWith: INSTANCE_PREFIX, not: instanceKey }, updatedAt: { gt: since } }, select: { value: true } }),
-        db().setting.findMany({ where: { key: { in: ACCESS_MARKER_KEYS } }, select: { key: true, value: true }, orderBy: { key: "asc" } }),
+        db().setting.findMany({
+          where: { OR: [{ key: { startsWith: INSTANCE_PREFIX, not: instanceKey }, updatedAt: { gt: since } }, { key: { in: ACCESS_MARKER_KEYS } }] },
+          select: { key: true, value: true },
+          orderBy: { key: "asc" },
+        }),
       ]);
+      const peers = settings.filter((s) => s.key.startsWith(INSTANCE_PREFIX));
+      const markers = settings.filter((s) => !s.key.startsWith(INSTANCE_PREFIX));
       const newestBy = new Map(newest.map((n) => [n.caId, n._max.number]));
       const remotePeers = peers.filter((p) => !p.value.startsWith(`${server} `)).length;
       const snapshot: RevocationSnapshot = {
