@@ -4,7 +4,19 @@
 // the signal; see lib/services/revocation-state.ts.
 import { EventEmitter } from "node:events";
 
-type Events = { revocation: [caId: string, fromSibling: boolean]; psk: []; access: [deviceIds: string[]]; crl: [caId: string] };
+/**
+ * A CRL this process signed and stored, and the moment it is served (after its hold-back,
+ * lib/services/crl.ts): sibling workers are told, so that from that moment on none of them
+ * answers with a lower number. The number travels as decimal text (bigint does not cross JSON).
+ */
+export interface CrlStored {
+  caId: string;
+  slug: string;
+  number: string;
+  publishAt: number;
+}
+
+type Events = { revocation: [caId: string, fromSibling: boolean]; psk: []; access: [deviceIds: string[]]; crl: [stored: CrlStored] };
 
 const g = globalThis as unknown as { __certfleetBus?: EventEmitter<Events>; __certfleetRevocationSeq?: number };
 const bus = (g.__certfleetBus ??= new EventEmitter<Events>().setMaxListeners(50));
@@ -32,12 +44,12 @@ export function onRevocationChanged(listener: (caId: string, fromSibling: boolea
   return () => bus.off("revocation", listener);
 }
 
-/** This process signed and stored a new CRL for `caId`. */
-export function emitCrlStored(caId: string) {
-  bus.emit("crl", caId);
+/** This process signed and stored a new CRL. */
+export function emitCrlStored(stored: CrlStored) {
+  bus.emit("crl", stored);
 }
 
-export function onCrlStored(listener: (caId: string) => void): () => void {
+export function onCrlStored(listener: (stored: CrlStored) => void): () => void {
   bus.on("crl", listener);
   return () => bus.off("crl", listener);
 }

@@ -19,16 +19,20 @@
 //
 // Workers of one server (CERTFLEET_WORKERS > 1) are instances like any other, on SQLite too: the
 // increment above runs under SQLite's one write lock, so two workers never take the same number.
-// Among siblings alone the hold-back is shorter (SIBLING_HOLD_MS): the signer tells its siblings the moment
-// it stored a CRL (revocation-state.ts), they share one clock, and a revocation then reaches every
-// worker's CRL within a second.
+// Among siblings alone the hold-back is shorter (SIBLING_HOLD_MS): the signer tells its siblings the
+// number and the moment it serves it (revocation-state.ts), they share one clock, and a revocation
+// then reaches every worker's CRL within a second. A sibling does not rely on having loaded the CRL
+// in time: a request it gets at or after that moment waits for the load (a few milliseconds) rather
+// than answer with the lower number, and every process publishes on its requests as well as on its
+// timers, so a late timer in a busy event loop cannot send a client back either.
 import { createHash } from "node:crypto";
 import { db, isPostgres, transaction, type Tx } from "../db";
 import { config } from "../config";
 import { authorize, type Actor } from "../auth/roles";
 import { caSigner, caUrls, type CaRecord } from "./cas";
 import { buildCrl, crlToPemBytes, type CrlEntryInput } from "../pki/crl-writer";
-import { emitCrlStored, type RevocationSnapshot } from "../events";
+import { emitCrlStored, type CrlStored, type RevocationSnapshot } from "../events";
+import { inClusterWorker } from "../ipc";
 
 export interface ServedCrl {
   caId: string;
@@ -54,13 +58,23 @@ interface Held {
   timer: NodeJS.Timeout;
 }
 
+interface Announcement {
+  caId: string;
+  number: bigint;
+  publishAt: number;
+  /** Its load from the database, once started (cleared when it failed, to be tried again). */
+  load?: Promise<void>;
+}
+
 interface CrlState {
   /** What each CA slug serves now. */
   served: Map<string, ServedCrl>;
   /** Newer CRLs waiting for their publishAt, ascending by number. */
   held: Map<string, Held[]>;
+  /** CRLs sibling workers signed, by slug: each served by its signer from publishAt, so here too. */
+  announced: Map<string, Announcement[]>;
   /** The refresh running per CA id, and whether it may sign. */
-  inflight: Map<string, { promise: Promise<ServedCrl>; sign: boolean }>;
+  inflight: Map<string, { promise: Promise<ServedCrl>; sign: boolean; next?: Promise<ServedCrl> }>;
   /** Local revocations waiting for their debounce, by CA id. */
   debounce: Map<string, NodeJS.Timeout>;
   /** When the poll first saw a CA's version ahead of every CRL, for a move made elsewhere. */
@@ -74,7 +88,7 @@ interface CrlState {
 }
 
 const g = globalThis as unknown as { __certfleetCrlState?: CrlState };
-const state: CrlState = (g.__certfleetCrlState ??= { served: new Map(), held: new Map(), inflight: new Map(), debounce: new Map(), behindSince: new Map(), peers: 0, remotePeers: 0, warned: new Map() });
+const state: CrlState = (g.__certfleetCrlState ??= { served: new Map(), held: new Map(), announced: new Map(), inflight: new Map(), debounce: new Map(), behindSince: new Map(), peers: 0, remotePeers: 0, warned: new Map() });
 
 const KEEP_STORED = 5;
 /**
@@ -244,7 +258,6 @@ async function generateCrl(caId: string): Promise<ServedCrl> {
   await db().crl.create({ data: { caId, ...row, sizeBytes: der.length }, select: { id: true } });
   const old = await db().crl.findMany({ where: { caId }, orderBy: { number: "desc" }, skip: KEEP_STORED, select: { id: true } });
   if (old.length) await db().crl.deleteMany({ where: { id: { in: old.map((o) => o.id) } } });
-  emitCrlStored(caId);
   return toServed(ca, row, true);
 }
 
@@ -264,36 +277,65 @@ function newestKnown(slug: string): ServedCrl | undefined {
   return held?.length ? held[held.length - 1].crl : state.served.get(slug);
 }
 
+/**
+ * Serves the highest-numbered held CRL whose moment has come, and drops the lower ones with it.
+ * Not only the first in line: two CRLs signed at once may be stored in the other order (the
+ * higher number first), and the lower one's later moment must not hold the higher one back.
+ */
 function publishDue(slug: string, now = Date.now()) {
   const held = state.held.get(slug);
-  while (held?.length && held[0].publishAt <= now) {
-    const next = held.shift()!;
-    clearTimeout(next.timer);
-    state.served.set(slug, next.crl);
-  }
-  if (held && !held.length) state.held.delete(slug);
+  if (!held) return;
+  let due = -1;
+  for (let i = 0; i < held.length; i++) if (held[i].publishAt <= now) due = i;
+  if (due < 0) return;
+  const published = held.splice(0, due + 1);
+  for (const h of published) clearTimeout(h.timer);
+  state.served.set(slug, published[due].crl);
+  if (!held.length) state.held.delete(slug);
+}
+
+/** When a CRL is served: at once when nothing valid is served or this process is alone, else after its hold-back. */
+function publishMoment(crl: ServedCrl, now: number): number {
+  const served = state.served.get(crl.slug);
+  if (served === undefined || now >= served.nextUpdate.getTime()) return now;
+  // The moment its signing sibling announced, so that both switch together.
+  const announced = state.announced.get(crl.slug)?.find((a) => a.number === crl.number);
+  if (announced) return announced.publishAt;
+  // One that another instance signed is held even when this one thinks it is alone: its signer
+  // may know of instances this one has not seen yet. A cluster worker always has siblings, even
+  // before their first heartbeat.
+  if (crl.signedHere && state.peers === 0 && !inClusterWorker()) return now;
+  return crl.storedAt.getTime() + (state.remotePeers > 0 ? HOLD_MS : siblingHoldMs(crl.entryCount));
 }
 
 /**
  * Takes a stored CRL into this process: served at once when this instance is alone, when nothing
- * current is served, or when its hold-back is over; else held until then. Never replaces a
- * higher number.
+ * current is served, or when its hold-back is over; else held until then, in line by number (a
+ * lower one may arrive after a higher one: it is served only if its moment comes first). Never
+ * replaces a higher number that is served. Returns the moment it is served (undefined when it
+ * brings nothing new).
  */
-function adopt(crl: ServedCrl) {
-  const known = newestKnown(crl.slug);
-  if (known && known.number >= crl.number) return;
-  const now = Date.now();
+function adopt(crl: ServedCrl): number | undefined {
   const served = state.served.get(crl.slug);
-  const servedValid = served !== undefined && now < served.nextUpdate.getTime();
-  // One that another instance signed is held even when this one thinks it is alone: its signer
-  // may know of instances this one has not seen yet.
-  const publishAt = !servedValid || (crl.signedHere && state.peers === 0) ? now : crl.storedAt.getTime() + (state.remotePeers > 0 ? HOLD_MS : siblingHoldMs(crl.entryCount));
+  if (served && served.number >= crl.number) return undefined;
+  const now = Date.now();
+  const publishAt = publishMoment(crl, now);
   const held = state.held.get(crl.slug) ?? [];
+  const same = held.findIndex((h) => h.crl.number === crl.number);
+  if (same >= 0) {
+    // Loaded before its signer's announcement arrived: the earlier of the two moments stands.
+    if (held[same].publishAt <= publishAt) return undefined;
+    clearTimeout(held[same].timer);
+    held.splice(same, 1);
+  }
   const timer = setTimeout(() => publishDue(crl.slug), Math.max(0, publishAt - now));
   timer.unref();
-  held.push({ crl, publishAt, timer });
+  let at = held.length;
+  while (at > 0 && held[at - 1].crl.number > crl.number) at--;
+  held.splice(at, 0, { crl, publishAt, timer });
   state.held.set(crl.slug, held);
   publishDue(crl.slug, now);
+  return publishAt;
 }
 
 /**
@@ -305,9 +347,12 @@ function adopt(crl: ServedCrl) {
 export async function refreshCrl(caId: string, options: { sign?: boolean } = {}): Promise<ServedCrl> {
   const sign = options.sign ?? true;
   const running = state.inflight.get(caId);
-  if (running && (running.sign || !sign)) return running.promise;
-  // A load is running and a signature is wanted: sign after it (it may have taken in what suffices).
-  if (running) return running.promise.catch(() => undefined).then(() => refreshCrl(caId));
+  if (running && !sign) return running.promise;
+  // A signature is wanted while a run is going: one more run after it decides again, shared by
+  // every caller meanwhile. A signing run in flight may have read the revoked set before the
+  // revocation that asks for this one, and nothing else would sign it soon: the poll leaves a
+  // version that moved while other instances are alive to them for REMOTE_GRACE_MS.
+  if (running) return (running.next ??= running.promise.catch(() => undefined).then(() => refreshCrl(caId)));
   const run = (async () => {
     const ca = await db().certificateAuthority.findUniqueOrThrow({ where: { id: caId }, select: { id: true, slug: true, revocationVersion: true } });
     let known = newestKnown(ca.slug);
@@ -324,7 +369,9 @@ export async function refreshCrl(caId: string, options: { sign?: boolean } = {})
     }
     if (known && (!sign || !needsResign(known, ca.revocationVersion))) return known;
     try {
-      adopt(await generateCrl(caId));
+      const signed = await generateCrl(caId);
+      const publishAt = adopt(signed);
+      if (publishAt !== undefined) emitCrlStored({ caId, slug: signed.slug, number: signed.number.toString(), publishAt });
     } catch (e) {
       // The CA key cannot sign now (its token is away): keep serving the newest signed CRL until its nextUpdate.
       const last = known ?? (latest && latest.nextUpdate.getTime() > Date.now() ? toServed(ca, await db().crl.findUniqueOrThrow({ where: { id: latest.id } })) : undefined);
@@ -346,8 +393,62 @@ export async function refreshCrl(caId: string, options: { sign?: boolean } = {})
   }
 }
 
+/** How long requests keep trying to load an announced CRL before serving what they have. */
+const ANNOUNCED_GIVE_UP_MS = 10_000;
+
+/** Loads a sibling's announced CRL by its number (once; again after a failure). */
+function loadAnnounced(slug: string, a: Announcement): Promise<void> {
+  a.load ??= (async () => {
+    const row = await db().crl.findFirst({ where: { caId: a.caId, number: a.number } });
+    if (row) adopt(toServed({ id: a.caId, slug }, row));
+    // Gone: enough newer ones replaced it (only KEEP_STORED are kept); take the newest.
+    else await refreshCrl(a.caId, { sign: false });
+  })().catch((e: unknown) => {
+    a.load = undefined;
+    throw e;
+  });
+  return a.load;
+}
+
+/**
+ * A sibling worker stored a CRL and serves it from `publishAt`: noted, so that this worker does not
+ * answer with a lower number from then on, and loaded now (well inside the hold-back, normally).
+ */
+export function takeSiblingCrl(stored: CrlStored, log: (line: string) => void) {
+  const number = BigInt(stored.number);
+  const servedNumber = state.served.get(stored.slug)?.number ?? -1n;
+  if (servedNumber >= number) return;
+  const a: Announcement = { caId: stored.caId, number, publishAt: stored.publishAt };
+  // The ones already served or given up on go (requests prune too, but CRLs may be fetched rarely).
+  const now = Date.now();
+  const kept = (state.announced.get(stored.slug) ?? []).filter((o) => o.number > servedNumber && o.number !== number && now < o.publishAt + ANNOUNCED_GIVE_UP_MS);
+  state.announced.set(stored.slug, [...kept, a]);
+  loadAnnounced(stored.slug, a).catch((e: unknown) => log(`[certfleet] CRL ${stored.number} of ${stored.slug} not loaded yet: ${e instanceof Error ? e.message : String(e)}`));
+}
+
+/**
+ * Publishes what is due and, when a sibling's announced CRL is due but not loaded yet (its load
+ * was slower than the hold-back), loads it first: from its moment on no worker answers with a
+ * lower number.
+ */
+async function catchUp(slug: string): Promise<void> {
+  const now = Date.now();
+  publishDue(slug, now);
+  const servedNumber = () => state.served.get(slug)?.number ?? -1n;
+  const pending = (state.announced.get(slug) ?? []).filter((a) => a.number > servedNumber() && now < a.publishAt + ANNOUNCED_GIVE_UP_MS);
+  const due = pending.filter((a) => a.publishAt <= now);
+  if (due.length) {
+    await Promise.all(due.map((a) => loadAnnounced(slug, a).catch(() => undefined)));
+    publishDue(slug);
+  }
+  const left = pending.filter((a) => a.number > servedNumber());
+  if (left.length) state.announced.set(slug, left);
+  else state.announced.delete(slug);
+}
+
 /** The CRL to serve for a CA slug (null for an unknown or non-issuing CA). */
 export async function getServedCrl(slug: string): Promise<ServedCrl | null> {
+  if (state.held.has(slug) || state.announced.has(slug)) await catchUp(slug);
   const served = state.served.get(slug);
   if (served && Date.now() < served.nextUpdate.getTime()) return served;
   const ca = await db().certificateAuthority.findUnique({ where: { slug }, select: { id: true, kind: true } });
@@ -448,6 +549,7 @@ export function forgetCrlStateForTests() {
   stopCrlTimers();
   state.served.clear();
   state.held.clear();
+  state.announced.clear();
   state.behindSince.clear();
   state.peers = 0;
   state.remotePeers = 0;

@@ -5,13 +5,14 @@
 // them at once through the in-process events. Workers of one server (lib/server) also tell each
 // other through their primary: a revocation committed in one marks every sibling's OCSP caches
 // stale as soon as the message arrives (typically well under a millisecond; the poll stays the
-// bound), and a CRL one stored makes each sibling poll now, so it loads the CRL well inside the
-// short hold-back that siblings use (crl.ts SIBLING_HOLD_MS).
+// bound), and a CRL one stored is announced with its number and the moment it is served: each
+// sibling loads it at once, well inside the short hold-back that siblings use (crl.ts
+// SIBLING_HOLD_MS), and waits for that load on a request after the moment if it was late.
 import { randomUUID } from "node:crypto";
 import { db } from "../db";
-import { emitRevocationChanged, onCrlStored, onRevocationChanged, revocationEventCount, type RevocationSnapshot } from "../events";
+import { emitRevocationChanged, onCrlStored, onRevocationChanged, revocationEventCount, type CrlStored, type RevocationSnapshot } from "../events";
 import { castToSiblings, onPrimaryCast, SERVER_ID_ENV, TOPICS } from "../ipc";
-import { followCrlState, onLocalCrlChange, stopCrlTimers } from "./crl";
+import { followCrlState, onLocalCrlChange, stopCrlTimers, takeSiblingCrl } from "./crl";
 import { followOcspState, onLocalOcspChange } from "./ocsp";
 import { ACCESS_MARKER_KEYS, followAccessState } from "./mqtt-access";
 
@@ -46,8 +47,11 @@ export function startRevocationState(options: { pollMs?: number; log?: (line: st
     castToSiblings(TOPICS.revocation, caId);
   });
   const stopSiblingRevocations = onPrimaryCast(TOPICS.revocation, (caId) => emitRevocationChanged(String(caId), { fromSibling: true }));
-  const stopCrlStored = onCrlStored((caId) => castToSiblings(TOPICS.crlStored, caId));
-  const stopSiblingCrls = onPrimaryCast(TOPICS.crlStored, () => void poll());
+  const stopCrlStored = onCrlStored((stored) => castToSiblings(TOPICS.crlStored, stored));
+  const stopSiblingCrls = onPrimaryCast(TOPICS.crlStored, (stored) => {
+    takeSiblingCrl(stored as CrlStored, log);
+    void poll();
+  });
 
   const poll = async () => {
     // A slow poll (a busy database) is not stacked up; a nudge during one runs one more after it,
