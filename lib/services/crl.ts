@@ -396,17 +396,22 @@ export async function refreshCrl(caId: string, options: { sign?: boolean } = {})
 /** How long requests keep trying to load an announced CRL before serving what they have. */
 const ANNOUNCED_GIVE_UP_MS = 10_000;
 
-/** Loads a sibling's announced CRL by its number (once; again after a failure). */
+/** Loads a sibling's announced CRL by its number (once; again after a failure or when it was not found). */
 function loadAnnounced(slug: string, a: Announcement): Promise<void> {
   a.load ??= (async () => {
     const row = await db().crl.findFirst({ where: { caId: a.caId, number: a.number } });
     if (row) adopt(toServed({ id: a.caId, slug }, row));
     // Gone: enough newer ones replaced it (only KEEP_STORED are kept); take the newest.
     else await refreshCrl(a.caId, { sign: false });
-  })().catch((e: unknown) => {
-    a.load = undefined;
-    throw e;
-  });
+  })().then(
+    () => {
+      if ((newestKnown(slug)?.number ?? -1n) < a.number) a.load = undefined;
+    },
+    (e: unknown) => {
+      a.load = undefined;
+      throw e;
+    },
+  );
   return a.load;
 }
 

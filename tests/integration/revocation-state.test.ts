@@ -16,7 +16,7 @@ import type { Actor } from "@/lib/auth/roles";
 import { revocationEventCount } from "@/lib/events";
 import { createDevice } from "@/lib/services/devices";
 import { issueDeviceCertificate, revokeCertificate } from "@/lib/services/certificates";
-import { forgetCrlStateForTests } from "@/lib/services/crl";
+import { forgetCrlStateForTests, getServedCrl, takeSiblingCrl } from "@/lib/services/crl";
 import { forgetSignersForTests } from "@/lib/services/cas";
 import { answerOcsp, cachedOcspAnswer, followOcspState, forgetOcspStateForTests } from "@/lib/services/ocsp";
 import { startRevocationState } from "@/lib/services/revocation-state";
@@ -83,6 +83,59 @@ describe.each(testProviders())("OCSP stale mark in one process on %s", (provider
     const cached = cachedOcspAnswer("issuing-1", request);
     expect(cached).not.toBeNull();
     expect(status(cached!.body, "cached.resp")).toContain("leaf.pem: revoked");
+  });
+});
+
+// What a sibling worker announces (number and moment, lib/services/crl.ts), played by hand in one
+// process: no poll runs and no hold-back timer is relied on, so only the request path is tested.
+describe.each(testProviders())("CRLs a sibling worker announces, in one process on %s", (provider) => {
+  let inst: TestInstance;
+
+  beforeAll(async () => {
+    inst = await startInstance(provider);
+    forgetSignersForTests();
+    forgetCrlStateForTests();
+  });
+  afterAll(async () => {
+    forgetCrlStateForTests();
+    await inst?.close();
+  });
+
+  it("serves an announced CRL from its moment on, loading it on the request if need be, and the highest one due", async () => {
+    const first = (await getServedCrl("issuing-1"))!;
+    const n = first.number;
+    const caId = first.caId;
+    // Rows as a sibling would have stored them (the bytes do not matter to this process).
+    const store = (number: bigint) =>
+      db().crl.create({
+        data: { caId, number, thisUpdate: first.thisUpdate, nextUpdate: first.nextUpdate, entryCount: 0, revocationVersion: first.revocationVersion, der: Buffer.from(first.der), sizeBytes: first.der.length, createdAt: new Date() },
+        select: { id: true },
+      });
+    const served = async () => (await getServedCrl("issuing-1"))!.number;
+    const announce = (number: bigint, publishAt: number) => takeSiblingCrl({ caId, slug: "issuing-1", number: String(number), publishAt }, () => undefined);
+
+    // Announced with its moment already past, before this worker could read it: the load on
+    // arrival finds nothing, so a request serves what there is…
+    announce(n + 1n, Date.now() - 1);
+    await sleep(100);
+    expect(await served()).toBe(n);
+    // …and once it can be read, the next request loads it before answering.
+    await store(n + 1n);
+    expect(await served()).toBe(n + 1n);
+
+    // Two CRLs signed at once, the higher number with the earlier moment (stored in the other
+    // order): the higher one is served from its moment, and the lower one never shows.
+    await store(n + 2n);
+    await store(n + 3n);
+    const t0 = Date.now();
+    announce(n + 3n, t0 + 1_500);
+    announce(n + 2n, t0 + 3_000);
+    await sleep(200);
+    expect(await served()).toBe(n + 1n);
+    await sleep(t0 + 1_700 - Date.now());
+    expect(await served()).toBe(n + 3n);
+    await sleep(t0 + 3_200 - Date.now());
+    expect(await served()).toBe(n + 3n);
   });
 });
 
