@@ -356,12 +356,20 @@ export async function refreshCrl(caId: string, options: { sign?: boolean } = {})
   const run = (async () => {
     const ca = await db().certificateAuthority.findUniqueOrThrow({ where: { id: caId }, select: { id: true, slug: true, revocationVersion: true } });
     let known = newestKnown(ca.slug);
-    const latest = await db().crl.findFirst({ where: { caId }, orderBy: { number: "desc" }, select: { id: true, number: true, thisUpdate: true, nextUpdate: true, revocationVersion: true } });
+    const latest = await db().crl.findFirst({ where: { caId }, orderBy: { number: "desc" }, select: { id: true, number: true, thisUpdate: true, nextUpdate: true, revocationVersion: true, createdAt: true } });
     // The newest stored CRL is taken in even when it is already outdated and this process is about
     // to sign a newer one: until that one is published (after its hold-back) the stored one may be
     // what every other instance serves, and serving an older number meanwhile would send a client
     // that alternates between instances back. Its DER is read only then (it can be tens of MB).
     if (latest && (!known || latest.number > known.number) && latest.nextUpdate.getTime() > Date.now()) {
+      // Nothing served yet (a worker or instance just started) while the newest is still inside
+      // its hold-back: the others may serve the one before for a moment more, so this process
+      // starts with that one too and takes the newest at its moment, not before them.
+      const servedNow = state.served.get(ca.slug);
+      if ((!servedNow || servedNow.nextUpdate.getTime() <= Date.now()) && Date.now() < latest.createdAt.getTime() + HOLD_MS) {
+        const previous = await db().crl.findFirst({ where: { caId, number: { lt: latest.number } }, orderBy: { number: "desc" } });
+        if (previous && previous.nextUpdate.getTime() > Date.now()) adopt(toServed(ca, previous));
+      }
       const stored = await db().crl.findUnique({ where: { id: latest.id } });
       // Gone already: a newer one replaced it meanwhile (only KEEP_STORED are kept); signed below.
       if (stored) adopt(toServed(ca, stored));
@@ -446,7 +454,8 @@ async function catchUp(slug: string): Promise<void> {
     await Promise.all(due.map((a) => loadAnnounced(slug, a).catch(() => undefined)));
     publishDue(slug);
   }
-  const left = pending.filter((a) => a.number > servedNumber());
+  // Read again: an announcement may have arrived during the load.
+  const left = (state.announced.get(slug) ?? []).filter((a) => a.number > servedNumber() && Date.now() < a.publishAt + ANNOUNCED_GIVE_UP_MS);
   if (left.length) state.announced.set(slug, left);
   else state.announced.delete(slug);
 }

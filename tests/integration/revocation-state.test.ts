@@ -136,6 +136,14 @@ describe.each(testProviders())("CRLs a sibling worker announces, in one process 
     expect(await served()).toBe(n + 3n);
     await sleep(t0 + 3_200 - Date.now());
     expect(await served()).toBe(n + 3n);
+
+    // A worker that starts (nothing served) while the newest CRL is inside its hold-back starts
+    // with the one before, as its siblings still serve, and takes the newest at its moment.
+    await store(n + 4n);
+    forgetCrlStateForTests();
+    expect(await served()).toBe(n + 3n);
+    await sleep(1_000);
+    expect(await served()).toBe(n + 4n);
   });
 });
 
