@@ -404,6 +404,12 @@ export async function refreshCrl(caId: string, options: { sign?: boolean } = {})
 /** How long requests keep trying to load an announced CRL before serving what they have. */
 const ANNOUNCED_GIVE_UP_MS = 10_000;
 
+/** The slug's announcements still to honour: above what is served, and not given up on. */
+function liveAnnouncements(slug: string, now = Date.now()): Announcement[] {
+  const servedNumber = state.served.get(slug)?.number ?? -1n;
+  return (state.announced.get(slug) ?? []).filter((a) => a.number > servedNumber && now < a.publishAt + ANNOUNCED_GIVE_UP_MS);
+}
+
 /** Loads a sibling's announced CRL by its number (once; again after a failure or when it was not found). */
 function loadAnnounced(slug: string, a: Announcement): Promise<void> {
   a.load ??= (async () => {
@@ -429,13 +435,10 @@ function loadAnnounced(slug: string, a: Announcement): Promise<void> {
  */
 export function takeSiblingCrl(stored: CrlStored, log: (line: string) => void) {
   const number = BigInt(stored.number);
-  const servedNumber = state.served.get(stored.slug)?.number ?? -1n;
-  if (servedNumber >= number) return;
+  if ((state.served.get(stored.slug)?.number ?? -1n) >= number) return;
   const a: Announcement = { caId: stored.caId, number, publishAt: stored.publishAt };
   // The ones already served or given up on go (requests prune too, but CRLs may be fetched rarely).
-  const now = Date.now();
-  const kept = (state.announced.get(stored.slug) ?? []).filter((o) => o.number > servedNumber && o.number !== number && now < o.publishAt + ANNOUNCED_GIVE_UP_MS);
-  state.announced.set(stored.slug, [...kept, a]);
+  state.announced.set(stored.slug, [...liveAnnouncements(stored.slug).filter((o) => o.number !== number), a]);
   loadAnnounced(stored.slug, a).catch((e: unknown) => log(`[certfleet] CRL ${stored.number} of ${stored.slug} not loaded yet: ${e instanceof Error ? e.message : String(e)}`));
 }
 
@@ -447,15 +450,13 @@ export function takeSiblingCrl(stored: CrlStored, log: (line: string) => void) {
 async function catchUp(slug: string): Promise<void> {
   const now = Date.now();
   publishDue(slug, now);
-  const servedNumber = () => state.served.get(slug)?.number ?? -1n;
-  const pending = (state.announced.get(slug) ?? []).filter((a) => a.number > servedNumber() && now < a.publishAt + ANNOUNCED_GIVE_UP_MS);
-  const due = pending.filter((a) => a.publishAt <= now);
+  const due = liveAnnouncements(slug, now).filter((a) => a.publishAt <= now);
   if (due.length) {
     await Promise.all(due.map((a) => loadAnnounced(slug, a).catch(() => undefined)));
     publishDue(slug);
   }
-  // Read again: an announcement may have arrived during the load.
-  const left = (state.announced.get(slug) ?? []).filter((a) => a.number > servedNumber() && Date.now() < a.publishAt + ANNOUNCED_GIVE_UP_MS);
+  // Read after the load: an announcement may have arrived meanwhile.
+  const left = liveAnnouncements(slug);
   if (left.length) state.announced.set(slug, left);
   else state.announced.delete(slug);
 }

@@ -48,10 +48,8 @@ export function startRevocationState(options: { pollMs?: number; log?: (line: st
   });
   const stopSiblingRevocations = onPrimaryCast(TOPICS.revocation, (caId) => emitRevocationChanged(String(caId), { fromSibling: true }));
   const stopCrlStored = onCrlStored((stored) => castToSiblings(TOPICS.crlStored, stored));
-  const stopSiblingCrls = onPrimaryCast(TOPICS.crlStored, (stored) => {
-    takeSiblingCrl(stored as CrlStored, log);
-    void poll();
-  });
+  // Loaded by number at once: a poll on top would only read the same CRL again.
+  const stopSiblingCrls = onPrimaryCast(TOPICS.crlStored, (stored) => takeSiblingCrl(stored as CrlStored, log));
 
   const poll = async () => {
     // A slow poll (a busy database) is not stacked up; a nudge during one runs one more after it,
